@@ -1,0 +1,36 @@
+/* srm: the limiting allocator (see srm_alloc.h). Pure C, no Lua headers. */
+#include "srm_alloc.h"
+
+#include <stdlib.h>
+
+void srm_alloc_init(struct srm_alloc *a, size_t limit) {
+  a->used = 0;
+  a->peak = 0;
+  a->limit = limit;
+  a->enforcing = 0;
+  a->exceeded = 0;
+  a->fail_after = 0;
+}
+
+void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
+  struct srm_alloc *a = ud;
+  /* When ptr is NULL, osize encodes the object type, not a size. */
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    a->used -= old;
+    return NULL;
+  }
+  if (nsize > old) {
+    if (a->fail_after > 0 && --a->fail_after == 0) return NULL;
+    if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
+      a->exceeded = 1;
+      return NULL;
+    }
+  }
+  void *p = realloc(ptr, nsize);
+  if (!p) return NULL;
+  a->used = a->used - old + nsize;
+  if (a->used > a->peak) a->peak = a->used;
+  return p;
+}

@@ -1,0 +1,21 @@
+/* srm: a limiting lua_Alloc. Each worker's lua_State gets one; the scheduler turns enforcement on
+** while a skill task runs, so a memory bomb fails that task's allocation (and marks it) instead
+** of taking the process down, while host work outside tasks is never refused. */
+#ifndef SRM_ALLOC_H
+#define SRM_ALLOC_H
+
+#include <stddef.h>
+
+struct srm_alloc {
+  size_t used;     /* bytes currently held by the state */
+  size_t peak;     /* high-water mark of used */
+  size_t limit;    /* refuse growth past this while enforcing; 0 = no limit */
+  int enforcing;   /* set while a task runs */
+  int exceeded;    /* sticky: a refusal happened since the scheduler last cleared it */
+  long fail_after; /* testing: fail the Nth allocation from now (0 = off) */
+};
+
+void srm_alloc_init(struct srm_alloc *a, size_t limit);
+void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize);
+
+#endif

@@ -1,0 +1,12 @@
+/* srm: the Lua-facing C modules, one per runtime/lsrm_<name>.c file. */
+#ifndef SRM_MODULES_H
+#define SRM_MODULES_H
+
+#include <lua.h>
+
+int luaopen_srm_core(lua_State *L);
+int luaopen_srm_re(lua_State *L);
+int luaopen_srm_text(lua_State *L);
+int luaopen_srm_json(lua_State *L);
+
+#endif

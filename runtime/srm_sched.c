@@ -1,0 +1,358 @@
+/* srm: the per-worker event loop (see srm_sched.h). Tasks are coroutines of one lua_State;
+** the loop resumes ready tasks, waits on curl's sockets and the timer heap, and ends tasks whose
+** budgets ran out. Status mapping after lua_resume follows HAProxy's hlua_ctx_resume. */
+#include "srm_sched.h"
+
+#include "srm_alloc.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How many VM instructions run between budget checks. */
+#define HOOK_EVERY 1000
+
+enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
+
+struct srm_timer {
+  double when;
+  size_t heap_index;
+  srm_timer_fn fn;
+  void *ud;
+};
+
+struct srm_sched {
+  lua_State *L;
+  struct srm_alloc *alloc;
+  CURLM *multi;
+  struct srm_timer **heap;
+  size_t heap_len, heap_cap;
+  struct srm_task *ready_head, *ready_tail;
+  size_t live;
+};
+
+static const char SCHED_KEY[] = "srm.sched";
+
+double srm_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- timer heap (min-heap on `when`) ---- */
+
+static void heap_swap(struct srm_sched *s, size_t i, size_t j) {
+  struct srm_timer *t = s->heap[i];
+  s->heap[i] = s->heap[j];
+  s->heap[j] = t;
+  s->heap[i]->heap_index = i;
+  s->heap[j]->heap_index = j;
+}
+
+static void heap_up(struct srm_sched *s, size_t i) {
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (s->heap[parent]->when <= s->heap[i]->when) break;
+    heap_swap(s, i, parent);
+    i = parent;
+  }
+}
+
+static void heap_down(struct srm_sched *s, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < s->heap_len && s->heap[l]->when < s->heap[m]->when) m = l;
+    if (r < s->heap_len && s->heap[r]->when < s->heap[m]->when) m = r;
+    if (m == i) break;
+    heap_swap(s, i, m);
+    i = m;
+  }
+}
+
+struct srm_timer *srm_timer_add(struct srm_sched *s, double when, srm_timer_fn fn, void *ud) {
+  if (s->heap_len == s->heap_cap) {
+    size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
+    struct srm_timer **h = realloc(s->heap, cap * sizeof *h);
+    if (!h) return NULL;
+    s->heap = h;
+    s->heap_cap = cap;
+  }
+  struct srm_timer *t = malloc(sizeof *t);
+  if (!t) return NULL;
+  t->when = when;
+  t->fn = fn;
+  t->ud = ud;
+  t->heap_index = s->heap_len;
+  s->heap[s->heap_len++] = t;
+  heap_up(s, t->heap_index);
+  return t;
+}
+
+void srm_timer_cancel(struct srm_sched *s, struct srm_timer *t) {
+  if (!t) return;
+  size_t i = t->heap_index;
+  s->heap_len--;
+  if (i != s->heap_len) {
+    s->heap[i] = s->heap[s->heap_len];
+    s->heap[i]->heap_index = i;
+    heap_down(s, i);
+    heap_up(s, i);
+  }
+  free(t);
+}
+
+static void fire_due_timers(struct srm_sched *s) {
+  double now = srm_now();
+  while (s->heap_len > 0 && s->heap[0]->when <= now) {
+    struct srm_timer *t = s->heap[0];
+    srm_timer_fn fn = t->fn;
+    void *ud = t->ud;
+    srm_timer_cancel(s, t);
+    fn(ud);
+  }
+}
+
+/* ---- tasks ---- */
+
+struct srm_task *srm_task_current(lua_State *co) {
+  return *(struct srm_task **)lua_getextraspace(co);
+}
+
+struct srm_sched *srm_sched_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, SCHED_KEY);
+  struct srm_sched *s = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+static void make_ready(struct srm_sched *s, struct srm_task *t) {
+  t->state = TASK_READY;
+  t->next_ready = NULL;
+  if (s->ready_tail)
+    s->ready_tail->next_ready = t;
+  else
+    s->ready_head = t;
+  s->ready_tail = t;
+}
+
+static void finish_task(struct srm_task *t, enum srm_task_end end) {
+  struct srm_sched *s = t->sched;
+  t->state = TASK_DONE;
+  srm_timer_cancel(s, t->deadline_timer);
+  t->deadline_timer = NULL;
+  t->done(t, end, t->ud);
+  /* No lua_resetthread: it would run the skill's __close handlers outside any budget. The
+  ** unreferenced coroutine is simply collected. */
+  *(struct srm_task **)lua_getextraspace(t->co) = NULL;
+  luaL_unref(s->L, LUA_REGISTRYINDEX, t->co_ref);
+  s->live--;
+  free(t);
+}
+
+static void kill_waiting(struct srm_task *t, enum srm_kill why) {
+  if (t->cancel) t->cancel(t, t->wait_data);
+  t->cancel = NULL;
+  t->kill = why;
+  finish_task(t, SRM_TASK_KILLED);
+}
+
+static void on_deadline(void *ud) {
+  struct srm_task *t = ud;
+  t->deadline_timer = NULL; /* the heap already released it */
+  if (t->state == TASK_WAITING) {
+    kill_waiting(t, SRM_KILL_DEADLINE);
+  } else if (t->state == TASK_READY) {
+    /* Woken but not yet resumed: mark it; the resume path ends it. */
+    t->kill = SRM_KILL_DEADLINE;
+  }
+}
+
+/* Checks the budgets every HOOK_EVERY instructions. A spent budget marks the task and yields out
+** of it; where yielding is impossible (inside a C call) it raises instead, and the sticky mark
+** makes the next tick try again, so pcall cannot keep a runaway record alive. */
+static void count_hook(lua_State *co, lua_Debug *ar) {
+  (void)ar;
+  struct srm_task *t = srm_task_current(co);
+  if (!t) return;
+  if (t->kill == SRM_KILL_NONE) {
+    t->instructions += HOOK_EVERY;
+    if (t->max_instructions > 0 && t->instructions > t->max_instructions)
+      t->kill = SRM_KILL_INSTRUCTIONS;
+    else if (t->deadline > 0 && srm_now() > t->deadline)
+      t->kill = SRM_KILL_DEADLINE;
+    else if (t->sched->alloc && t->sched->alloc->exceeded)
+      t->kill = SRM_KILL_MEMORY;
+  }
+  if (t->kill == SRM_KILL_NONE) return;
+  if (lua_isyieldable(co)) {
+    lua_yield(co, 0);
+    return;
+  }
+  luaL_error(co, "record budget exhausted");
+}
+
+struct srm_task *srm_task_spawn(struct srm_sched *s, int nargs, const struct srm_task_limits *lim,
+                                srm_task_done_fn done, void *ud) {
+  lua_State *L = s->L;
+  struct srm_task *t = calloc(1, sizeof *t);
+  if (!t) {
+    lua_pop(L, nargs + 1);
+    return NULL;
+  }
+  lua_State *co = lua_newthread(L);            /* fn, args..., co */
+  t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* fn, args... */
+  lua_xmove(L, co, nargs + 1);
+  *(struct srm_task **)lua_getextraspace(co) = t;
+  t->sched = s;
+  t->co = co;
+  t->nargs = nargs;
+  t->done = done;
+  t->ud = ud;
+  t->max_instructions = lim ? lim->max_instructions : 0;
+  t->started = srm_now();
+  if (lim && lim->timeout_s > 0) {
+    t->deadline = t->started + lim->timeout_s;
+    t->deadline_timer = srm_timer_add(s, t->deadline, on_deadline, t);
+  }
+  lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  s->live++;
+  make_ready(s, t);
+  return t;
+}
+
+void srm_task_wait(struct srm_task *t, srm_wait_cancel_fn cancel, void *wait_data) {
+  t->state = TASK_WAITING;
+  t->cancel = cancel;
+  t->wait_data = wait_data;
+}
+
+void srm_task_wake(struct srm_task *t, int nresults) {
+  t->cancel = NULL;
+  t->wait_data = NULL;
+  t->nargs = nresults;
+  make_ready(t->sched, t);
+}
+
+static void resume_task(struct srm_sched *s, struct srm_task *t) {
+  if (t->kill != SRM_KILL_NONE) {
+    finish_task(t, SRM_TASK_KILLED);
+    return;
+  }
+  t->state = TASK_RUNNING;
+  int nres = 0;
+  if (s->alloc) {
+    s->alloc->exceeded = 0;
+    s->alloc->enforcing = 1;
+  }
+  int status = lua_resume(t->co, s->L, t->nargs, &nres);
+  if (s->alloc) {
+    s->alloc->enforcing = 0;
+    if (s->alloc->exceeded && t->kill == SRM_KILL_NONE) t->kill = SRM_KILL_MEMORY;
+  }
+  t->nargs = 0;
+  if (t->kill != SRM_KILL_NONE) {
+    if (t->state == TASK_WAITING && t->cancel) t->cancel(t, t->wait_data);
+    t->cancel = NULL;
+    finish_task(t, SRM_TASK_KILLED);
+    return;
+  }
+  if (status == LUA_YIELD) {
+    lua_pop(t->co, nres);
+    if (t->state != TASK_WAITING) {
+      lua_pushstring(t->co, "a skill may not yield (coroutine.yield outside a host call)");
+      finish_task(t, SRM_TASK_ERROR);
+    }
+    return;
+  }
+  if (status == LUA_OK) {
+    finish_task(t, SRM_TASK_RETURNED);
+    return;
+  }
+  if (lua_type(t->co, -1) == LUA_TSTRING) {
+    luaL_traceback(t->co, t->co, lua_tostring(t->co, -1), 0);
+    lua_remove(t->co, -2);
+  }
+  finish_task(t, SRM_TASK_ERROR);
+}
+
+static void run_ready(struct srm_sched *s) {
+  while (s->ready_head) {
+    struct srm_task *t = s->ready_head;
+    s->ready_head = t->next_ready;
+    if (!s->ready_head) s->ready_tail = NULL;
+    resume_task(s, t);
+  }
+}
+
+static void dispatch_curl(struct srm_sched *s) {
+  int running = 0, left = 0;
+  curl_multi_perform(s->multi, &running);
+  CURLMsg *msg;
+  while ((msg = curl_multi_info_read(s->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    struct srm_transfer *x = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    CURLcode rc = msg->data.result;
+    if (x && x->done) x->done(x, rc);
+  }
+}
+
+size_t srm_sched_step(struct srm_sched *s, double max_wait_s) {
+  run_ready(s);
+  if (s->live == 0) return 0;
+  double wait = max_wait_s;
+  if (s->heap_len > 0) {
+    double until = s->heap[0]->when - srm_now();
+    if (until < wait) wait = until;
+  }
+  if (wait < 0) wait = 0;
+  int numfds = 0;
+  curl_multi_poll(s->multi, NULL, 0, (int)(wait * 1000.0 + 0.5), &numfds);
+  dispatch_curl(s);
+  fire_due_timers(s);
+  run_ready(s);
+  return s->live;
+}
+
+void srm_sched_drain(struct srm_sched *s) {
+  while (srm_sched_step(s, 1.0) > 0) {
+  }
+}
+
+struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
+  struct srm_sched *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->multi = curl_multi_init();
+  if (!s->multi) {
+    free(s);
+    return NULL;
+  }
+  s->L = L;
+  s->alloc = alloc;
+  lua_pushlightuserdata(L, s);
+  lua_setfield(L, LUA_REGISTRYINDEX, SCHED_KEY);
+  return s;
+}
+
+void srm_sched_free(struct srm_sched *s) {
+  if (!s) return;
+  while (s->heap_len > 0) srm_timer_cancel(s, s->heap[0]);
+  free(s->heap);
+  curl_multi_cleanup(s->multi);
+  lua_pushnil(s->L);
+  lua_setfield(s->L, LUA_REGISTRYINDEX, SCHED_KEY);
+  free(s);
+}
+
+lua_State *srm_sched_state(struct srm_sched *s) {
+  return s->L;
+}
+
+CURLM *srm_sched_multi(struct srm_sched *s) {
+  return s->multi;
+}
+
+size_t srm_sched_live_tasks(struct srm_sched *s) {
+  return s->live;
+}

@@ -1,0 +1,96 @@
+/* srm: the per-worker event loop. One lua_State, one curl multi handle, a timer heap and a ready
+** queue; every record (and every skill load or self-test) runs as a task, i.e. a Lua coroutine.
+** C functions that wait (sleep, model calls, child processes) park the task with
+** srm_task_wait() and yield; whoever completes the wait pushes results and calls
+** srm_task_wake(). Budgets (instructions, wall deadline, memory) end a task with a kill reason
+** even when the skill catches errors with pcall: the count hook yields straight out of it. */
+#ifndef SRM_SCHED_H
+#define SRM_SCHED_H
+
+#include <curl/curl.h>
+#include <lua.h>
+#include <stddef.h>
+
+struct srm_alloc;
+struct srm_sched;
+struct srm_task;
+struct srm_timer;
+
+enum srm_task_end { SRM_TASK_RETURNED, SRM_TASK_ERROR, SRM_TASK_KILLED };
+
+enum srm_kill {
+  SRM_KILL_NONE,
+  SRM_KILL_INSTRUCTIONS, /* instruction budget spent */
+  SRM_KILL_DEADLINE,     /* wall-clock deadline passed */
+  SRM_KILL_MEMORY,       /* the state's memory limit refused an allocation */
+};
+
+/* Called once when a task ends. On SRM_TASK_RETURNED the coroutine's stack holds its return
+** values; on SRM_TASK_ERROR it holds the error object (already with a traceback when it was a
+** string); on SRM_TASK_KILLED read task->kill. The task is freed right after the call. */
+typedef void (*srm_task_done_fn)(struct srm_task *t, enum srm_task_end end, void *ud);
+/* Called when a waiting task is killed (deadline), to release what the wait holds. */
+typedef void (*srm_wait_cancel_fn)(struct srm_task *t, void *wait_data);
+typedef void (*srm_timer_fn)(void *ud);
+
+struct srm_task_limits {
+  long max_instructions; /* <= 0: unlimited */
+  double timeout_s;      /* <= 0: no deadline */
+};
+
+struct srm_task {
+  struct srm_sched *sched;
+  lua_State *co;
+  int co_ref;
+  int nargs; /* values waiting on co's stack for the next resume */
+  int state;
+  long instructions;
+  long max_instructions;
+  double started;
+  double deadline;
+  enum srm_kill kill;
+  srm_wait_cancel_fn cancel;
+  void *wait_data;
+  struct srm_timer *deadline_timer;
+  srm_task_done_fn done;
+  void *ud;
+  struct srm_task *next_ready;
+};
+
+/* Something curl drives for a task; set as CURLOPT_PRIVATE of the easy handle. */
+struct srm_transfer {
+  void (*done)(struct srm_transfer *xfer, CURLcode result);
+};
+
+struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc);
+void srm_sched_free(struct srm_sched *s);
+lua_State *srm_sched_state(struct srm_sched *s);
+CURLM *srm_sched_multi(struct srm_sched *s);
+size_t srm_sched_live_tasks(struct srm_sched *s);
+/* Registers the scheduler in L's extra space so C modules can find it. */
+struct srm_sched *srm_sched_of(lua_State *L);
+
+/* Pops a function and nargs arguments from the scheduler's state and queues a task to run
+** them. Returns NULL only when out of memory (the function and arguments are popped). */
+struct srm_task *srm_task_spawn(struct srm_sched *s, int nargs, const struct srm_task_limits *lim,
+                                srm_task_done_fn done, void *ud);
+/* The task whose coroutine is co, or NULL when co is not a task (e.g. the main thread). */
+struct srm_task *srm_task_current(lua_State *co);
+/* Parks the running task; the caller must then `return lua_yield(co, 0)`. */
+void srm_task_wait(struct srm_task *t, srm_wait_cancel_fn cancel, void *wait_data);
+/* Makes a parked task runnable; nresults values already pushed on t->co are its resume values. */
+void srm_task_wake(struct srm_task *t, int nresults);
+
+struct srm_timer *srm_timer_add(struct srm_sched *s, double when, srm_timer_fn fn, void *ud);
+void srm_timer_cancel(struct srm_sched *s, struct srm_timer *timer);
+
+/* Runs ready tasks, then waits up to max_wait_s for I/O or timers and dispatches them.
+** Returns the number of tasks still alive. */
+size_t srm_sched_step(struct srm_sched *s, double max_wait_s);
+/* Runs until no task is alive. */
+void srm_sched_drain(struct srm_sched *s);
+
+/* Monotonic clock in seconds. */
+double srm_now(void);
+
+#endif
