@@ -10,6 +10,8 @@ void srm_alloc_init(struct srm_alloc *a, size_t limit) {
   a->enforcing = 0;
   a->exceeded = 0;
   a->fail_after = 0;
+  a->refused_ptr = NULL;
+  a->refused_osize = a->refused_nsize = 0;
 }
 
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -25,7 +27,16 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (a->fail_after > 0 && --a->fail_after == 0) return NULL;
     if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
       a->exceeded = 1;
+      a->refused_ptr = ptr;
+      a->refused_osize = osize;
+      a->refused_nsize = nsize;
       return NULL;
+    }
+    if (a->refused_nsize) {
+      /* Lua's retry after its emergency collection: the refusal was a false alarm. */
+      if (a->refused_nsize == nsize && a->refused_ptr == ptr && a->refused_osize == osize)
+        a->exceeded = 0;
+      a->refused_nsize = 0;
     }
   }
   void *p = realloc(ptr, nsize);

@@ -13,6 +13,11 @@ struct srm_alloc {
   int enforcing;   /* set while a task runs */
   int exceeded;    /* sticky: a refusal happened since the scheduler last cleared it */
   long fail_after; /* testing: fail the Nth allocation from now (0 = off) */
+  /* The last refused request. Lua answers most refusals with an emergency full collection
+  ** and then repeats the identical request: if that repeat succeeds, the refusal was only
+  ** uncollected garbage and `exceeded` is cleared again. */
+  const void *refused_ptr;
+  size_t refused_osize, refused_nsize;
 };
 
 void srm_alloc_init(struct srm_alloc *a, size_t limit);

@@ -241,6 +241,11 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
   }
   t->state = TASK_RUNNING;
   int nres = 0;
+  if (s->alloc && s->alloc->limit && s->alloc->used > s->alloc->limit / 2) {
+    /* Collect before the task runs, so garbage left by earlier records is not what fills
+    ** this record's memory budget (lauxlib buffers do not retry a refused allocation). */
+    lua_gc(s->L, LUA_GCCOLLECT);
+  }
   if (s->alloc) {
     s->alloc->exceeded = 0;
     s->alloc->enforcing = 1;
@@ -355,4 +360,61 @@ CURLM *srm_sched_multi(struct srm_sched *s) {
 
 size_t srm_sched_live_tasks(struct srm_sched *s) {
   return s->live;
+}
+
+const char *srm_kill_name(enum srm_kill kill) {
+  switch (kill) {
+  case SRM_KILL_INSTRUCTIONS:
+    return "instructions";
+  case SRM_KILL_DEADLINE:
+    return "deadline";
+  case SRM_KILL_MEMORY:
+    return "memory";
+  default:
+    return "none";
+  }
+}
+
+struct sync_call {
+  int finished;
+  int nresults;
+  enum srm_task_end end;
+  int results_ref; /* a table holding the pushed values, in the registry */
+};
+
+static void sync_done(struct srm_task *t, enum srm_task_end end, void *ud) {
+  struct sync_call *c = ud;
+  lua_State *L = t->sched->L;
+  c->finished = 1;
+  c->end = end;
+  int n = lua_gettop(t->co);
+  lua_createtable(L, c->nresults, 0);
+  if (end == SRM_TASK_RETURNED) {
+    int keep = n < c->nresults ? n : c->nresults;
+    lua_xmove(t->co, L, keep);
+    for (int i = keep; i >= 1; i--) lua_rawseti(L, -(i + 1), i); /* table[i] = v_i */
+  } else if (end == SRM_TASK_ERROR) {
+    lua_xmove(t->co, L, 1);
+    lua_rawseti(L, -2, 1);
+  } else {
+    lua_pushstring(L, srm_kill_name(t->kill));
+    lua_rawseti(L, -2, 1);
+  }
+  c->results_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+enum srm_task_end srm_task_run_sync(struct srm_sched *s, int nargs, int nresults,
+                                    const struct srm_task_limits *lim) {
+  struct sync_call c = {0, nresults, SRM_TASK_ERROR, LUA_NOREF};
+  if (!srm_task_spawn(s, nargs, lim, sync_done, &c)) {
+    lua_pushliteral(s->L, "out of memory");
+    for (int i = 1; i < nresults; i++) lua_pushnil(s->L);
+    return SRM_TASK_ERROR;
+  }
+  while (!c.finished) srm_sched_step(s, 1.0);
+  lua_rawgeti(s->L, LUA_REGISTRYINDEX, c.results_ref);
+  luaL_unref(s->L, LUA_REGISTRYINDEX, c.results_ref);
+  for (int i = 1; i <= nresults; i++) lua_rawgeti(s->L, -i, i);
+  lua_remove(s->L, -nresults - 1);
+  return c.end;
 }

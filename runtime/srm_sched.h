@@ -11,6 +11,8 @@
 #include <lua.h>
 #include <stddef.h>
 
+#include "srm_clock.h"
+
 struct srm_alloc;
 struct srm_sched;
 struct srm_task;
@@ -90,7 +92,13 @@ size_t srm_sched_step(struct srm_sched *s, double max_wait_s);
 /* Runs until no task is alive. */
 void srm_sched_drain(struct srm_sched *s);
 
-/* Monotonic clock in seconds. */
-double srm_now(void);
+/* Pops a function and nargs arguments, runs them as one task until it ends (running any other
+** live tasks meanwhile) and pushes nresults values: the function's results on
+** SRM_TASK_RETURNED (padded with nil), or the error message / kill reason string followed by nils
+** otherwise. Returns how the task ended. */
+enum srm_task_end srm_task_run_sync(struct srm_sched *s, int nargs, int nresults,
+                                    const struct srm_task_limits *lim);
+/* A short name for a kill reason: "instructions", "deadline", "memory". */
+const char *srm_kill_name(enum srm_kill kill);
 
 #endif

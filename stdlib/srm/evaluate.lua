@@ -1,0 +1,91 @@
+-- Evaluating one record against a loaded skill: lazy evidence, the policy, and the result that
+-- becomes the output row. Runs inside the record's coroutine (a scheduler task), so evidence
+-- that waits on the network simply yields.
+local policy = require "srm.policy"
+local sandbox = require "srm.sandbox"
+
+local M = {}
+
+-- Statuses an evidence item or a row may carry (ARCHITECTURE §6).
+M.STATUSES = {
+  ok = true, abstain = true, judge_failed = true, timeout = true, skill_error = true,
+  input_error = true, budget_exceeded = true, sandbox_error = true,
+}
+
+-- Error handler: keeps structured errors ({code=...}) as they are and adds a traceback to
+-- string errors. The reason is the first line (file:line: message); the traceback goes into
+-- the component's detail for debugging.
+local function on_error(err)
+  if type(err) == "table" then return err end
+  local msg = tostring(err)
+  return { code = "ERROR", reason = msg, traceback = debug.traceback(msg, 2) }
+end
+
+-- Maps a caught error object to a result table.
+function M.error_result(err)
+  if type(err) ~= "table" then err = { code = "ERROR", reason = tostring(err) } end
+  local reason = err.reason ~= nil and tostring(err.reason) or "error"
+  if err.code == "ABSTAIN" then
+    return { status = "abstain", reason = reason }
+  elseif err.code == sandbox.ERROR_CODE then
+    return { status = "sandbox_error", reason = reason }
+  elseif err.code == "JUDGE_FAILED" then
+    return { status = "judge_failed", reason = reason }
+  end
+  return { status = "skill_error", reason = reason, detail = err.traceback and { traceback = err.traceback } or nil }
+end
+
+-- Normalizes whatever an evidence run returned into {score, status, reason, detail}.
+local function normalize(name, v, detail)
+  local tv = type(v)
+  if tv == "boolean" then return { score = v and 1 or 0, status = "ok", detail = detail } end
+  if tv == "number" then
+    if v ~= v then return { status = "skill_error", reason = "evidence '" .. name .. "' returned NaN" } end
+    return { score = v, status = "ok", detail = detail }
+  end
+  if tv ~= "table" then
+    return { status = "skill_error", reason = "evidence '" .. name .. "' returned " .. tv .. " (expected a number, boolean or result table)" }
+  end
+  local status = v.status or "ok"
+  if not M.STATUSES[status] then
+    return { status = "skill_error", reason = "evidence '" .. name .. "' returned unknown status '" .. tostring(status) .. "'" }
+  end
+  if status == "ok" and type(v.score) ~= "number" then
+    return { status = "skill_error", reason = "evidence '" .. name .. "' returned status ok without a numeric score" }
+  end
+  return { score = status == "ok" and v.score or nil, status = status, reason = v.reason, detail = v.detail }
+end
+
+-- evaluate(skill, record, ctx) -> result
+-- result = {score, status, reason, verdict, excluded, components = {name = result}, order}
+function M.evaluate(skill, record, ctx)
+  local components = {}
+  local function lookup(name)
+    local item = skill.evidence[name]
+    local ok, v, detail = xpcall(item.run, on_error, record, ctx)
+    local res = ok and normalize(name, v, detail) or M.error_result(v)
+    components[name] = res
+    return res
+  end
+  local env = policy.env(lookup)
+  local ok, outcome = xpcall(skill.policy.eval, on_error, skill.policy, env)
+  local result
+  if not ok then
+    result = M.error_result(outcome)
+  else
+    result = {
+      score = outcome.score, status = outcome.status or "ok", reason = outcome.reason,
+      verdict = outcome.verdict, excluded = outcome.excluded,
+    }
+    if result.status == "ok" and type(result.score) ~= "number" then
+      result.status = "abstain"
+      result.reason = result.reason or "the policy reached no score"
+    end
+  end
+  if result.status ~= "ok" then result.score = nil end
+  result.components = components
+  result.order = env.order
+  return result
+end
+
+return M

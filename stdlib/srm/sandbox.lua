@@ -1,0 +1,172 @@
+-- Skill sandbox: the environment a skill's code runs in (ARCHITECTURE §4).
+--
+-- Each skill gets a fresh environment table built from an allow list. Reading or assigning an
+-- undeclared global is an error, and so are bytecode loading, io/os/debug and changes to shared
+-- metatables. Library tables are read-only views, so one skill can never change what another
+-- sees. CPU, wall-clock and memory budgets are enforced by the scheduler (runtime/srm_sched.c),
+-- not here.
+local core = require "srm.core"
+
+local M = {}
+
+-- Errors raised for sandbox violations carry this code, so the evaluator can report
+-- status = "sandbox_error" instead of a generic skill_error.
+M.ERROR_CODE = "SANDBOX"
+
+local LOCKED = "locked by the srm sandbox"
+
+-- "file:line: " of the skill code that caused a violation (level counts from the caller).
+local function where(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if info and info.currentline and info.currentline > 0 then
+    return info.short_src .. ":" .. info.currentline .. ": "
+  end
+  return ""
+end
+
+function M.violation(message, level)
+  error({ code = M.ERROR_CODE, reason = where((level or 1) + 1) .. message }, (level or 1) + 1)
+end
+
+-- One-time hardening of the host state, done before any skill loads: string.dump would let a
+-- skill read bytecode through ("").dump, and the shared string metatable must not be reachable.
+local hardened = false
+local function harden_state()
+  if hardened then return end
+  hardened = true
+  string.dump = nil
+  local string_mt = getmetatable("")
+  string_mt.__metatable = LOCKED
+  math.randomseed(0) -- reproducible math.random across runs
+end
+
+-- A read-only view of t: reads go through, writes raise, the metatable is locked. Nested
+-- tables are wrapped on access; views are cached so a table always has the same view.
+local view_cache = setmetatable({}, { __mode = "k" })
+local function readonly(t, name)
+  local cached = view_cache[t]
+  if cached then return cached end
+  local view = setmetatable({}, {
+    __index = function(_, k)
+      local v = t[k]
+      if type(v) == "table" then return readonly(v, name .. "." .. tostring(k)) end
+      return v
+    end,
+    __newindex = function(_, k)
+      M.violation("cannot modify read-only table " .. name .. " (key '" .. tostring(k) .. "')", 2)
+    end,
+    __pairs = function()
+      return function(_, k)
+        local nk, nv = next(t, k)
+        if type(nv) == "table" then nv = readonly(nv, name .. "." .. tostring(nk)) end
+        return nk, nv
+      end, nil, nil
+    end,
+    __len = function() return #t end,
+    __metatable = LOCKED,
+  })
+  view_cache[t] = view
+  return view
+end
+M.readonly = readonly
+
+local function copy_without(t, excluded)
+  local c = {}
+  for k, v in pairs(t) do
+    if not excluded[k] then c[k] = v end
+  end
+  return c
+end
+
+local safe_libs -- built once: read-only views shared by every skill
+local function libs()
+  if safe_libs then return safe_libs end
+  harden_state()
+  safe_libs = {
+    string = readonly(copy_without(string, { dump = true }), "string"),
+    table = readonly(table, "table"),
+    math = readonly(copy_without(math, { randomseed = true }), "math"),
+    utf8 = readonly(utf8, "utf8"),
+  }
+  return safe_libs
+end
+
+local BASE = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "xpcall", "select", "tonumber",
+  "tostring", "type", "rawequal", "rawlen", "rawget", "getmetatable", "setmetatable", "_VERSION",
+}
+
+-- Modules a skill may require. Values are loaded lazily from the host's package system.
+local ALLOWED_MODULES = { srm = true, ["srm.re"] = true, ["srm.text"] = true, ["srm.json"] = true }
+
+local function allowed_list()
+  local names = {}
+  for k in pairs(ALLOWED_MODULES) do names[#names + 1] = k end
+  table.sort(names)
+  return table.concat(names, ", ")
+end
+
+-- Builds a new environment for one skill.
+--   skill_name: used to prefix print output
+--   load_local(modname, env) -> value: loads a skill-local module (may be nil)
+function M.new_env(skill_name, load_local)
+  local L = libs()
+  local env = {}
+  local G = _G
+  for _, k in ipairs(BASE) do env[k] = G[k] end
+  for k, v in pairs(L) do env[k] = v end
+
+  env.print = function(...)
+    local parts = table.pack(...)
+    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    core.stderr("[" .. skill_name .. "] " .. table.concat(parts, "\t", 1, parts.n) .. "\n")
+  end
+
+  -- Text chunks only: a binary chunk would bypass every check the compiler makes.
+  env.load = function(chunk, chunkname, mode, chunk_env)
+    if mode ~= nil and mode ~= "t" then
+      M.violation("load: only text chunks are allowed (mode 't'), got mode '" .. tostring(mode) .. "'", 2)
+    end
+    if type(chunk) == "string" and chunk:byte(1) == 27 then
+      M.violation("load: binary (bytecode) chunks are not allowed", 2)
+    end
+    return load(chunk, chunkname, "t", chunk_env == nil and env or chunk_env)
+  end
+
+  local local_modules = {}
+  env.require = function(name)
+    if type(name) ~= "string" then error("require: module name must be a string", 2) end
+    if ALLOWED_MODULES[name] then
+      local mod = require(name)
+      if type(mod) == "table" then return readonly(mod, name) end
+      return mod
+    end
+    if load_local and name:match("^[%w_]+[%w_.]*$") then
+      local cached = local_modules[name]
+      if cached == nil then
+        cached = load_local(name, env)
+        if cached == nil then
+          M.violation("module '" .. name .. "' is not available to skills (allowed: "
+            .. allowed_list() .. ", or a .lua file next to the skill)", 2)
+        end
+        local_modules[name] = cached
+      end
+      return cached
+    end
+    M.violation("module '" .. name .. "' is not available to skills (allowed: " .. allowed_list() .. ")", 2)
+  end
+
+  env._G = env
+  setmetatable(env, {
+    __index = function(_, k)
+      M.violation("undeclared global '" .. tostring(k) .. "' (io, os, debug and globals are not available to skills)", 2)
+    end,
+    __newindex = function(_, k)
+      M.violation("assignment to undeclared global '" .. tostring(k) .. "' (declare it local)", 2)
+    end,
+    __metatable = LOCKED,
+  })
+  return env
+end
+
+return M
