@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define MAX_SETTINGS 64
@@ -550,7 +551,10 @@ static void print_summary(struct run *r, double elapsed) {
   if (r->skipped)
     fprintf(f, "  %llu records already in the output were skipped (--resume)\n",
             (unsigned long long)r->skipped);
-  fprintf(f, "  skill %s sha256 %.12s\n", r->sk.name, r->sk.sha256);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  fprintf(f, "  skill %s sha256 %.12s, peak RSS %.1f MiB\n", r->sk.name, r->sk.sha256,
+          (double)ru.ru_maxrss / 1024.0);
 }
 
 static double error_rate(const struct run *r) {

@@ -45,7 +45,9 @@ end
 
 -- Parses "string|table?" into (alternatives, optional); raises on an unknown type name (a bug
 -- in the calling module, not in the skill, so it points at the schema's owner).
-local function parse_spec(spec)
+local parsed_specs = {} -- spec string -> {alts, optional, bare}; schemas are few and fixed
+
+local function parse_spec_uncached(spec)
   local optional = false
   if spec:sub(-1) == "?" then
     optional = true
@@ -60,6 +62,16 @@ local function parse_spec(spec)
   end
   if #alts == 0 then error("srm.options: empty type in schema", 3) end
   return alts, optional, spec
+end
+
+-- Memoized: option checks run on hot paths (once per record for some helpers).
+local function parse_spec(spec)
+  local p = parsed_specs[spec]
+  if not p then
+    p = table.pack(parse_spec_uncached(spec))
+    parsed_specs[spec] = p
+  end
+  return p[1], p[2], p[3]
 end
 
 local function matches(value, alts)
@@ -141,6 +153,8 @@ Raises "<api_name>: <what> must be a string, got number" unless value has the ty
 (same type names as a schema, "?" allows nil).
 ]]
 function options.check_type(api_name, what, value, typename, level)
+  if type(value) == typename then return value end -- fast path: helpers call this per record
+  if typename == "integer" and math.type(value) == "integer" then return value end
   level = level or 3
   local alts, optional, spec = parse_spec(typename)
   if value == nil and optional then return value end

@@ -134,7 +134,9 @@ most once per name (env.order lists names in order of first evaluation); env:eva
 evaluates a policy node or an evidence name and returns an outcome.
 ]]
 function policy.env(lookup)
-  options.check_type("policy.env", "argument #1", lookup, "function")
+  if type(lookup) ~= "function" then -- per record: a plain check, not options.check_type
+    error("policy.env: argument #1 must be a function, got " .. type(lookup), 2)
+  end
   local results = {}
   local env = {order = {}}
   function env.evidence(self, name)
