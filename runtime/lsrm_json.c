@@ -35,8 +35,11 @@ struct json_key {
   const char *s; /* NULL: the text is in num */
   size_t len;
   int slot; /* stack index of the key; its value sits at slot + 1 */
+  int rank; /* position in the `order` option for top-level keys; keys sort by rank first */
   char num[32];
 };
+
+#define JSON_MAX_ORDER 32
 
 /* Per-state buffers, grown with the state's allocator and reused across calls. */
 struct json_scratch {
@@ -63,6 +66,9 @@ struct json_enc {
   const void *array_mt, *empty_mt;
   int indent; /* spaces per level; < 0 for compact output */
   int nan_as_null;
+  int norder; /* top-level keys to put first, in this order (the `order` option) */
+  const char *order[JSON_MAX_ORDER];
+  size_t order_len[JSON_MAX_ORDER];
   int depth; /* tables open */
   const void *open[JSON_MAX_ENCODE_DEPTH];
   struct json_step path[JSON_MAX_ENCODE_DEPTH];
@@ -425,6 +431,7 @@ static int encode_array(struct json_enc *e, int t, lua_Unsigned n) {
 
 static int key_cmp(const void *a, const void *b) {
   const struct json_key *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
   size_t m = x->len < y->len ? x->len : y->len;
   int c = memcmp(x->s ? x->s : x->num, y->s ? y->s : y->num, m);
   if (c) return c;
@@ -470,6 +477,7 @@ static int encode_object(struct json_enc *e, int t) {
     struct json_key *k = push_key(e);
     if (!k) return enc_fail(e, "out of memory");
     k->slot = lua_gettop(L) - 1;
+    k->rank = 0;
     int kt = lua_type(L, -2);
     if (kt == LUA_TSTRING) {
       k->s = lua_tolstring(L, -2, &k->len);
@@ -486,6 +494,15 @@ static int encode_object(struct json_enc *e, int t) {
       char what[64];
       snprintf(what, sizeof what, "cannot encode a %s key", lua_typename(L, kt));
       return enc_fail(e, what);
+    }
+    if (e->depth == 0 && e->norder > 0) {
+      k->rank = e->norder;
+      for (int i = 0; i < e->norder && k->s; i++) {
+        if (k->len == e->order_len[i] && memcmp(k->s, e->order[i], k->len) == 0) {
+          k->rank = i;
+          break;
+        }
+      }
     }
     if (!lua_checkstack(L, 3)) return enc_fail(e, "table too large (Lua stack exhausted)");
     lua_pushvalue(L, -2); /* ..., k, v, k: lua_next continues after k */
@@ -589,6 +606,7 @@ static void enc_init(struct json_enc *e, lua_State *L, char *err, size_t errlen)
   lua_pop(L, 2);
   e->indent = -1;
   e->nan_as_null = 0;
+  e->norder = 0;
   e->depth = 0;
   e->err = err;
   e->errlen = errlen;
@@ -717,7 +735,7 @@ static int json_decode(lua_State *L) {
 }
 
 static int check_option_keys(lua_State *L, int opts) {
-  static const char *const known[] = {"indent", "nan_as_null", NULL};
+  static const char *const known[] = {"indent", "nan_as_null", "order", NULL};
   lua_pushnil(L);
   while (lua_next(L, opts)) { /* ..., key, value */
     lua_pop(L, 1);
@@ -733,15 +751,20 @@ static int check_option_keys(lua_State *L, int opts) {
 }
 
 /*
-** json.encode(value [, {indent = n, nan_as_null = bool}]) -> string
+** json.encode(value [, {indent = n, nan_as_null = bool, order = {key, ...}}]) -> string
 ** Raises "srm.json.encode: <what> at <path>" for what JSON cannot hold: functions, userdata
 ** other than json.null, threads, NaN/inf (unless nan_as_null), cycles, nesting deeper than
 ** 100, keys that are not strings or numbers, a number key colliding with a string key.
-** Compact by default; indent = n (0..16) pretty-prints with ": " after keys.
+** Compact by default; indent = n (0..16) pretty-prints with ": " after keys. order lists
+** top-level object keys that come first, in that order (output rows put "id" first); the other
+** keys follow sorted.
 */
 static int json_encode(lua_State *L) {
   luaL_checkany(L, 1);
   int indent = -1, nan_as_null = 0;
+  int norder = 0;
+  const char *order[JSON_MAX_ORDER];
+  size_t order_len[JSON_MAX_ORDER];
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     check_option_keys(L, 2);
@@ -757,13 +780,31 @@ static int json_encode(lua_State *L) {
         return luaL_error(L, "srm.json.encode: nan_as_null must be a boolean");
       nan_as_null = lua_toboolean(L, -1);
     }
+    if (lua_getfield(L, 2, "order") != LUA_TNIL) {
+      if (!lua_istable(L, -1)) return luaL_error(L, "srm.json.encode: order must be an array of keys");
+      lua_Integer n = luaL_len(L, -1);
+      if (n > JSON_MAX_ORDER) return luaL_error(L, "srm.json.encode: order lists more than 32 keys");
+      for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+          return luaL_error(L, "srm.json.encode: order must hold strings");
+        /* The string stays referenced by the options table, which stays on the stack. */
+        order[norder] = lua_tolstring(L, -1, &order_len[norder]);
+        norder++;
+        lua_pop(L, 1);
+      }
+    }
   }
-  lua_settop(L, 1);
+  lua_settop(L, 2); /* keep the options (and the order strings) alive */
   char err[640];
   struct json_enc e;
   enc_init(&e, L, err, sizeof err);
   e.indent = indent;
   e.nan_as_null = nan_as_null;
+  e.norder = norder;
+  for (int i = 0; i < norder; i++) {
+    e.order[i] = order[i];
+    e.order_len[i] = order_len[i];
+  }
   if (enc_run(&e, 1)) return luaL_error(L, "srm.json.encode: %s", err);
   lua_pushlstring(L, e.s->out, e.n);
   trim_scratch(L, e.s);

@@ -6,12 +6,29 @@
 #include "srm_alloc.h"
 
 #include <lauxlib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* How many VM instructions run between budget checks. */
 #define HOOK_EVERY 1000
+
+/* A Lua count hook slows every VM instruction (the interpreter traps each one while any hook is
+** set), and almost every record finishes in microseconds. So a budgeted task runs without a
+** hook until a watchdog sees it running through two consecutive ticks of a WATCHDOG_TICK_S
+** timer; the timer's signal then installs the count hook, as lua.c's SIGINT handler does.
+** Instruction counting therefore starts after a record's first 1-2 ms; the budgets still end
+** any runaway record. The timer ticks only while the loop resumes tasks, and is set once per
+** batch of resumes, not per record. */
+#define WATCHDOG_TICK_S 0.001
+#define WATCHDOG_SIGNAL (SIGRTMIN + 3)
+
+/* What this thread is running right now, for the watchdog's signal handler. */
+static _Thread_local lua_State *volatile running_co;
+static _Thread_local volatile unsigned long resume_count;
 
 enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
 
@@ -24,12 +41,18 @@ struct srm_timer {
 
 struct srm_sched {
   lua_State *L;
+  timer_t watchdog;
+  int has_watchdog;
   struct srm_alloc *alloc;
   CURLM *multi;
   struct srm_timer **heap;
   size_t heap_len, heap_cap;
   struct srm_task *ready_head, *ready_tail;
   size_t live;
+  /* Coroutines whose function returned normally, kept (registry refs) for the next tasks:
+  ** starting a record then costs no thread allocation and no garbage. */
+  int pool[256];
+  int pool_len;
 };
 
 static const char SCHED_KEY[] = "srm.sched";
@@ -142,10 +165,17 @@ static void finish_task(struct srm_task *t, enum srm_task_end end) {
   srm_timer_cancel(s, t->deadline_timer);
   t->deadline_timer = NULL;
   t->done(t, end, t->ud);
-  /* No lua_resetthread: it would run the skill's __close handlers outside any budget. The
-  ** unreferenced coroutine is simply collected. */
   *(struct srm_task **)lua_getextraspace(t->co) = NULL;
-  luaL_unref(s->L, LUA_REGISTRYINDEX, t->co_ref);
+  if (end == SRM_TASK_RETURNED && s->pool_len < (int)(sizeof s->pool / sizeof s->pool[0])) {
+    /* A coroutine that returned is back at its base and can run another function. */
+    lua_settop(t->co, 0);
+    lua_sethook(t->co, NULL, 0, 0);
+    s->pool[s->pool_len++] = t->co_ref;
+  } else {
+    /* No lua_resetthread on killed or failed ones: it would run the skill's __close handlers
+    ** outside any budget. The unreferenced coroutine is simply collected. */
+    luaL_unref(s->L, LUA_REGISTRYINDEX, t->co_ref);
+  }
   s->live--;
   free(t);
 }
@@ -192,6 +222,54 @@ static void count_hook(lua_State *co, lua_Debug *ar) {
   luaL_error(co, "record budget exhausted");
 }
 
+static void on_watchdog(int sig) {
+  (void)sig;
+  static _Thread_local lua_State *last_co;
+  static _Thread_local unsigned long last_count;
+  lua_State *co = running_co;
+  unsigned long count = resume_count;
+  /* The same resume was already running at the previous tick: it has run for a whole tick. */
+  if (co && co == last_co && count == last_count) lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  last_co = co;
+  last_count = count;
+}
+
+/* Starts (secs > 0) or stops (secs = 0) the periodic watchdog tick. */
+static void watchdog_set(struct srm_sched *s, double secs) {
+  if (!s->has_watchdog) return;
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  its.it_value.tv_sec = (time_t)secs;
+  its.it_value.tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9);
+  its.it_interval = its.it_value;
+  timer_settime(s->watchdog, 0, &its, NULL);
+}
+
+/* A per-thread timer whose signal goes to this thread only. Without one (an exotic platform),
+** budgeted tasks get the hook from their first instruction instead. */
+static void watchdog_init(struct srm_sched *s) {
+  static int handler_installed = 0;
+  if (!handler_installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(WATCHDOG_SIGNAL, &sa, NULL) != 0) return;
+    handler_installed = 1;
+  }
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = WATCHDOG_SIGNAL;
+  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  if (timer_create(CLOCK_MONOTONIC, &sev, &s->watchdog) == 0) s->has_watchdog = 1;
+}
+
+static int has_budget(const struct srm_task *t) {
+  return t->max_instructions > 0 || t->deadline > 0 || (t->sched->alloc && t->sched->alloc->limit);
+}
+
 struct srm_task *srm_task_spawn(struct srm_sched *s, int nargs, const struct srm_task_limits *lim,
                                 srm_task_done_fn done, void *ud) {
   lua_State *L = s->L;
@@ -200,8 +278,16 @@ struct srm_task *srm_task_spawn(struct srm_sched *s, int nargs, const struct srm
     lua_pop(L, nargs + 1);
     return NULL;
   }
-  lua_State *co = lua_newthread(L);            /* fn, args..., co */
-  t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* fn, args... */
+  lua_State *co;
+  if (s->pool_len > 0) {
+    t->co_ref = s->pool[--s->pool_len];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->co_ref);
+    co = lua_tothread(L, -1);
+    lua_pop(L, 1);
+  } else {
+    co = lua_newthread(L);                      /* fn, args..., co */
+    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* fn, args... */
+  }
   lua_xmove(L, co, nargs + 1);
   *(struct srm_task **)lua_getextraspace(co) = t;
   t->sched = s;
@@ -215,9 +301,8 @@ struct srm_task *srm_task_spawn(struct srm_sched *s, int nargs, const struct srm
     t->deadline = t->started + lim->timeout_s;
     t->deadline_timer = srm_timer_add(s, t->deadline, on_deadline, t);
   }
-  /* A hook slows every VM instruction down, so trusted tasks without budgets run without one. */
-  if (t->max_instructions > 0 || t->deadline > 0 || (s->alloc && s->alloc->limit))
-    lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  /* Trusted tasks without budgets never get a hook; budgeted ones get it from the watchdog. */
+  if (has_budget(t) && !s->has_watchdog) lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
   s->live++;
   make_ready(s, t);
   return t;
@@ -252,7 +337,13 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
     s->alloc->exceeded = 0;
     s->alloc->enforcing = 1;
   }
+  int watch = s->has_watchdog && lua_gethook(t->co) == NULL && has_budget(t);
+  if (watch) {
+    resume_count++;
+    running_co = t->co;
+  }
   int status = lua_resume(t->co, s->L, t->nargs, &nres);
+  running_co = NULL;
   if (s->alloc) {
     s->alloc->enforcing = 0;
     if (s->alloc->exceeded && t->kill == SRM_KILL_NONE) t->kill = SRM_KILL_MEMORY;
@@ -284,12 +375,15 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
 }
 
 static void run_ready(struct srm_sched *s) {
+  if (!s->ready_head) return;
+  watchdog_set(s, WATCHDOG_TICK_S);
   while (s->ready_head) {
     struct srm_task *t = s->ready_head;
     s->ready_head = t->next_ready;
     if (!s->ready_head) s->ready_tail = NULL;
     resume_task(s, t);
   }
+  watchdog_set(s, 0);
 }
 
 static void dispatch_curl(struct srm_sched *s) {
@@ -337,6 +431,7 @@ struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
   }
   s->L = L;
   s->alloc = alloc;
+  watchdog_init(s);
   lua_pushlightuserdata(L, s);
   lua_setfield(L, LUA_REGISTRYINDEX, SCHED_KEY);
   return s;
@@ -345,7 +440,9 @@ struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
 void srm_sched_free(struct srm_sched *s) {
   if (!s) return;
   while (s->heap_len > 0) srm_timer_cancel(s, s->heap[0]);
+  while (s->pool_len > 0) luaL_unref(s->L, LUA_REGISTRYINDEX, s->pool[--s->pool_len]);
   free(s->heap);
+  if (s->has_watchdog) timer_delete(s->watchdog);
   curl_multi_cleanup(s->multi);
   lua_pushnil(s->L);
   lua_setfield(s->L, LUA_REGISTRYINDEX, SCHED_KEY);

@@ -181,6 +181,11 @@ For final_number's results (commas are tolerated): integers stay integers, decim
 ]]
 function extract.to_number(text)
   check_type("extract.to_number", "argument #1", text, "string")
+  -- Fast path for what final_number returns: plain integer or decimal text.
+  if find(text, "^%-?%d+$") or find(text, "^%-?%d+%.%d+$") then
+    local v = tonumber(text)
+    if v == v and v ~= math.huge and v ~= -math.huge then return v end
+  end
   text = trim((text:gsub(",", "")))
   local num, den = text:match("^([+-]?%d+)/(%d+)$")
   local v

@@ -153,7 +153,9 @@ Raises "<api_name>: <what> must be a string, got number" unless value has the ty
 (same type names as a schema, "?" allows nil).
 ]]
 function options.check_type(api_name, what, value, typename, level)
-  if type(value) == typename then return value end -- fast path: helpers call this per record
+  -- Fast paths: helpers call this per record.
+  if type(value) == typename then return value end
+  if value == nil and typename:byte(-1) == 63 then return nil end -- "...?" allows nil
   if typename == "integer" and math.type(value) == "integer" then return value end
   level = level or 3
   local alts, optional, spec = parse_spec(typename)

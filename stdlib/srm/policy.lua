@@ -22,10 +22,15 @@ local check = options.check
 -------------------------------------------------------------------------------------------
 -- helpers
 
+local floor, abs, mtype, format = math.floor, math.abs, math.type, string.format
+
+-- Numbers in reasons: integers and integral floats without a decimal part. On the per-record
+-- path, so library functions are locals.
 local function fmt(x)
+  if mtype(x) == "integer" then return tostring(x) end
   if type(x) ~= "number" then return tostring(x) end
-  if x == math.floor(x) and math.abs(x) < 1e15 then return string.format("%d", x) end
-  return string.format("%.4g", x)
+  if x == floor(x) and abs(x) < 1e15 then return format("%d", x) end
+  return format("%.4g", x)
 end
 
 local function counts(o)

@@ -41,6 +41,8 @@ function rule.regex(opts)
   local pattern, want = opts.pattern, expect == "match"
   local describe = string.format("%s /%s/%s in '%s'", expect == "match" and "matches" or
     "does not match", clip(pattern, 80), opts.flags or "", field)
+  local reason_match = "'" .. field .. "' matches the pattern"
+  local reason_no_match = "'" .. field .. "' does not match the pattern"
   return {
     kind = "rule.regex",
     describe = describe,
@@ -55,14 +57,8 @@ function rule.regex(opts)
       local matched = s ~= nil
       local detail = {matched = matched}
       if matched then detail.match = clip(text:sub(s, e), MATCH_SHOWN) end
-      local good = matched == want
-      local reason
-      if matched then
-        reason = "'" .. field .. "' matches the pattern"
-      else
-        reason = "'" .. field .. "' does not match the pattern"
-      end
-      return {score = good and 1 or 0, status = "ok", reason = reason, detail = detail}
+      return {score = matched == want and 1 or 0, status = "ok",
+              reason = matched and reason_match or reason_no_match, detail = detail}
     end,
   }
 end

@@ -142,73 +142,52 @@ end
 -- Rows
 ---------------------------------------------------------------------------------------------
 
-local ZERO_USAGE = '{"llm_calls":0,"prompt_tokens":0,"completion_tokens":0,"cache_hits":0}'
+local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "components",
+  "excluded", "skill", "usage", "latency_ms" } }
 local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits" }
 
-local function encode_usage(u)
-  if not u then return ZERO_USAGE end
-  local parts = {}
-  for i, k in ipairs(USAGE_KEYS) do parts[i] = '"' .. k .. '":' .. json.encode(u[k] or 0) end
-  return "{" .. table.concat(parts, ",") .. "}"
+local function usage_of(u)
+  local out = {}
+  for _, k in ipairs(USAGE_KEYS) do out[k] = (u and u[k]) or 0 end
+  return out
 end
 
-local function encode_skill(skill)
-  if not skill then return "null" end
-  local s = skill.stamp_json
+local function stamp_of(skill)
+  if not skill then return json.null end
+  local s = skill.stamp
   if not s then
-    s = '{"name":' .. json.encode(skill.name) .. ',"sha256":' .. json.encode(skill.sha256)
-      .. ',"generation":' .. json.encode(skill.generation) .. "}"
-    skill.stamp_json = s
+    s = { name = skill.name, sha256 = skill.sha256, generation = skill.generation }
+    skill.stamp = s
   end
   return s
 end
 
-local function encode_components(components)
-  local out = {}
-  for name, c in pairs(components or {}) do
-    out[name] = { score = c.score, status = c.status, reason = c.reason, detail = c.detail }
-  end
-  return json.encode(out)
-end
-
--- The row, with keys in the documented order: id, score, status, reason, verdict, components,
--- excluded, skill, usage, latency_ms. A row always encodes: a value that cannot (e.g. a function
--- in a component's detail) turns the row into a skill_error saying so.
+-- The row, one JSON object with keys in the documented order: id, score, status, reason,
+-- verdict, components, excluded, skill, usage, latency_ms (ROW_ORDER). A row always encodes: a
+-- value that cannot (e.g. a function in a component's detail) turns the row into a
+-- skill_error saying so.
 local function encode_row(skill, id, r, latency_ms)
-  local ok, components = pcall(encode_components, r.components)
-  if not ok then
-    r = { status = "skill_error", reason = "cannot encode the components: " .. error_text(components) }
-    components = "{}"
-  end
-  local verdict = "null"
-  if r.verdict ~= nil then
-    local vok, v = pcall(json.encode, r.verdict)
-    if vok then verdict = v end
-  end
-  local parts = {
-    '{"id":', json.encode(id),
-    ',"score":', r.score ~= nil and json.encode(r.score) or "null",
-    ',"status":', json.encode(r.status),
-    ',"reason":', r.reason ~= nil and json.encode(tostring(r.reason)) or "null",
+  local row = {
+    id = id,
+    score = r.score == nil and json.null or r.score,
+    status = r.status,
+    reason = r.reason == nil and json.null or tostring(r.reason),
+    verdict = r.verdict,
+    components = r.components or {},
+    excluded = (r.excluded and #r.excluded > 0) and json.array(r.excluded) or nil,
+    skill = stamp_of(skill),
+    usage = usage_of(r.usage),
+    latency_ms = math.floor((latency_ms or 0) * 10 + 0.5) / 10,
   }
-  if r.verdict ~= nil then
-    parts[#parts + 1] = ',"verdict":'
-    parts[#parts + 1] = verdict
+  local ok, text = pcall(json.encode, row, ROW_ORDER)
+  if not ok then
+    row.status = "skill_error"
+    row.score = json.null
+    row.reason = "cannot encode the row: " .. error_text(text)
+    row.components, row.verdict, row.excluded = {}, nil, nil
+    text = json.encode(row, ROW_ORDER)
   end
-  parts[#parts + 1] = ',"components":'
-  parts[#parts + 1] = components
-  if r.excluded and #r.excluded > 0 then
-    parts[#parts + 1] = ',"excluded":'
-    parts[#parts + 1] = json.encode(json.array(r.excluded))
-  end
-  parts[#parts + 1] = ',"skill":'
-  parts[#parts + 1] = encode_skill(skill)
-  parts[#parts + 1] = ',"usage":'
-  parts[#parts + 1] = encode_usage(r.usage)
-  parts[#parts + 1] = ',"latency_ms":'
-  parts[#parts + 1] = json.encode(math.floor((latency_ms or 0) * 10 + 0.5) / 10)
-  parts[#parts + 1] = "}"
-  return table.concat(parts), r.status, r.score
+  return text, row.status, r.score
 end
 
 local KILL_RESULTS = {
