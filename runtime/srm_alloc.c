@@ -8,10 +8,19 @@ void srm_alloc_init(struct srm_alloc *a, size_t limit) {
   a->peak = 0;
   a->limit = limit;
   a->enforcing = 0;
-  a->exceeded = 0;
   a->fail_after = 0;
+  srm_alloc_clear(a);
+}
+
+void srm_alloc_clear(struct srm_alloc *a) {
+  a->exceeded = 0;
+  a->pending = 0;
   a->refused_ptr = NULL;
   a->refused_osize = a->refused_nsize = 0;
+}
+
+int srm_alloc_exhausted(const struct srm_alloc *a) {
+  return a->exceeded || a->pending;
 }
 
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -26,17 +35,18 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (nsize > old) {
     if (a->fail_after > 0 && --a->fail_after == 0) return NULL;
     if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
-      a->exceeded = 1;
+      if (a->pending) a->exceeded = 1; /* the previous refusal was not a false alarm */
+      a->pending = 1;
       a->refused_ptr = ptr;
       a->refused_osize = osize;
       a->refused_nsize = nsize;
       return NULL;
     }
-    if (a->refused_nsize) {
-      /* Lua's retry after its emergency collection: the refusal was a false alarm. */
-      if (a->refused_nsize == nsize && a->refused_ptr == ptr && a->refused_osize == osize)
-        a->exceeded = 0;
-      a->refused_nsize = 0;
+    if (a->pending) {
+      /* Only Lua's identical retry after its emergency collection resolves a refusal. */
+      if (a->refused_nsize != nsize || a->refused_ptr != ptr || a->refused_osize != osize)
+        a->exceeded = 1;
+      a->pending = 0;
     }
   }
   void *p = realloc(ptr, nsize);

@@ -11,16 +11,21 @@ struct srm_alloc {
   size_t peak;     /* high-water mark of used */
   size_t limit;    /* refuse growth past this while enforcing; 0 = no limit */
   int enforcing;   /* set while a task runs */
-  int exceeded;    /* sticky: a refusal happened since the scheduler last cleared it */
+  int exceeded;    /* sticky: a refusal happened that was not a false alarm (see below) */
   long fail_after; /* testing: fail the Nth allocation from now (0 = off) */
-  /* The last refused request. Lua answers most refusals with an emergency full collection
-  ** and then repeats the identical request: if that repeat succeeds, the refusal was only
-  ** uncollected garbage and `exceeded` is cleared again. */
+  /* The last refusal, while unresolved. Lua answers most refusals with an emergency full
+  ** collection and then repeats the identical request: if that repeat succeeds, the refusal was
+  ** only uncollected garbage and is forgotten. Any other outcome (the repeat is refused too, a
+  ** different request comes first, or the task is checked while one is pending) makes it real. */
+  int pending;
   const void *refused_ptr;
   size_t refused_osize, refused_nsize;
 };
 
 void srm_alloc_init(struct srm_alloc *a, size_t limit);
+/* Whether memory really ran out since the flags were last cleared. */
+int srm_alloc_exhausted(const struct srm_alloc *a);
+void srm_alloc_clear(struct srm_alloc *a);
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize);
 
 #endif

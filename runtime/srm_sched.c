@@ -211,7 +211,7 @@ static void count_hook(lua_State *co, lua_Debug *ar) {
       t->kill = SRM_KILL_INSTRUCTIONS;
     else if (t->deadline > 0 && srm_now() > t->deadline)
       t->kill = SRM_KILL_DEADLINE;
-    else if (t->sched->alloc && t->sched->alloc->exceeded)
+    else if (t->sched->alloc && srm_alloc_exhausted(t->sched->alloc))
       t->kill = SRM_KILL_MEMORY;
   }
   if (t->kill == SRM_KILL_NONE) return;
@@ -334,7 +334,7 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
     lua_gc(s->L, LUA_GCCOLLECT);
   }
   if (s->alloc) {
-    s->alloc->exceeded = 0;
+    srm_alloc_clear(s->alloc);
     s->alloc->enforcing = 1;
   }
   int watch = s->has_watchdog && lua_gethook(t->co) == NULL && has_budget(t);
@@ -346,7 +346,7 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
   running_co = NULL;
   if (s->alloc) {
     s->alloc->enforcing = 0;
-    if (s->alloc->exceeded && t->kill == SRM_KILL_NONE) t->kill = SRM_KILL_MEMORY;
+    if (srm_alloc_exhausted(s->alloc) && t->kill == SRM_KILL_NONE) t->kill = SRM_KILL_MEMORY;
   }
   t->nargs = 0;
   if (t->kill != SRM_KILL_NONE) {

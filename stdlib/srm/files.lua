@@ -58,16 +58,21 @@ function M.load_module(name, env)
 end
 
 -- The stamp: sha256 over every file read (in read order, each framed by its path and size)
--- and the --set overrides, so a changed rubric or setting changes the stamp.
-function M.stamp(files, overrides)
+-- and the effective settings (typed, so "--set n=1" and "--set n=1.0" agree), so a changed
+-- rubric or setting changes the stamp.
+function M.stamp(files, settings)
   local parts = {}
   for _, f in ipairs(files) do
     parts[#parts + 1] = f.path .. "\0" .. #f.content .. "\0" .. f.content
   end
   local keys = {}
-  for k in pairs(overrides or {}) do keys[#keys + 1] = k end
+  for k in pairs(settings or {}) do keys[#keys + 1] = k end
   table.sort(keys)
-  for _, k in ipairs(keys) do parts[#parts + 1] = "set\0" .. k .. "=" .. tostring(overrides[k]) end
+  for _, k in ipairs(keys) do
+    local v = settings[k]
+    if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then v = math.tointeger(v) end
+    parts[#parts + 1] = "set\0" .. k .. "=" .. type(v) .. ":" .. tostring(v)
+  end
   return core.sha256(table.concat(parts, "\0"))
 end
 

@@ -516,6 +516,12 @@ local function veto(x, opts, level)
         return {score = vscore, status = "ok", decided = true, excluded = excluded,
                 reason = "vetoed by " .. name .. ": " .. o.reason}
       end
+      if o.status ~= "ok" and o.status ~= "abstain" then
+        -- A gate that could not be checked (missing field, skill error, judge failure) fails
+        -- closed: the record gets that status instead of passing the gate unchecked.
+        return {score = nil, status = o.status, decided = true, excluded = excluded,
+                reason = "veto " .. name .. " could not be checked: " .. o.reason}
+      end
       local why
       if counts(o) then
         why = name .. " scored " .. fmt(o.score) .. " >= " .. fmt(below)
@@ -571,8 +577,8 @@ local function cascade(stages)
           break
         end
       end
-      return not_decided(status, "no stage of the cascade decided" .. why
-        .. excluded_text(excluded, {}), excluded)
+      if why == "" then why = excluded_text(excluded, {}) end
+      return not_decided(status, "no stage of the cascade decided" .. why, excluded)
     end,
     names = function() return names_of(stages) end,
     describe = function(_, indent)

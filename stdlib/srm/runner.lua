@@ -79,13 +79,14 @@ function M.load(path, overrides, generation)
   skill.dir = dir
   skill.files = {}
   for i, f in ipairs(state.files) do skill.files[i] = f.path end
-  skill.sha256 = files.stamp(state.files, overrides)
+  skill.sha256 = files.stamp(state.files, settings)
   skill.generation = generation or 1
   skill.effective_settings = settings
-  skill.ctx = {
-    settings = sandbox.readonly(settings, "ctx.settings"),
-    skill = sandbox.readonly({ name = skill.name, dir = dir }, "ctx.skill"),
-  }
+  -- Shared by every record: read-only, so no record can leave state for the next one.
+  skill.ctx = sandbox.readonly({
+    settings = settings,
+    skill = { name = skill.name, dir = dir },
+  }, "ctx")
   return skill
 end
 
@@ -251,7 +252,8 @@ function M.prepare(skill, line, lineno)
   end
   if type(rec) ~= "table" or not line:match("^%s*{") then
     if done_ids and done_ids[id_key(lineno)] then return "skip" end
-    return "row", input_error_row(skill, lineno, "expected a JSON object, got " .. describe_json_type(rec))
+    local what = line:match("^%s*%[") and "an array" or describe_json_type(rec)
+    return "row", input_error_row(skill, lineno, "expected a JSON object, got " .. what)
   end
   local id = rec.id
   if id == nil or id == json.null then id = rec.key end

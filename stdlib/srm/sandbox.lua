@@ -40,27 +40,44 @@ local function harden_state()
   math.randomseed(0) -- reproducible math.random across runs
 end
 
+-- Functions of the host modules that skills must not reach: they change process-wide state
+-- (srm.re.set_limits would lift the regex limits for every record).
+local HIDDEN = { ["srm.re"] = { set_limits = true } }
+local hidden_of = setmetatable({}, { __mode = "k" }) -- module table -> hidden names
+
 -- A read-only view of t: reads go through, writes raise, the metatable is locked. Nested
--- tables are wrapped on access; views are cached so a table always has the same view.
+-- tables are wrapped on access; views are cached so a table always has the same view. Tables
+-- that already protect their own metatable (json.array_mt, json.empty_array) are returned as
+-- they are, so identity checks such as getmetatable(x) == json.array_mt keep working.
 local view_cache = setmetatable({}, { __mode = "k" })
 local function readonly(t, name)
   local cached = view_cache[t]
   if cached then return cached end
+  local hidden = hidden_of[t]
   local view = setmetatable({}, {
     __index = function(_, k)
+      if hidden and hidden[k] then
+        M.violation(name .. "." .. tostring(k) .. " is not available to skills", 2)
+      end
       local v = t[k]
-      if type(v) == "table" then return readonly(v, name .. "." .. tostring(k)) end
+      if type(v) == "table" and getmetatable(v) == nil then
+        return readonly(v, name .. "." .. tostring(k))
+      end
       return v
     end,
     __newindex = function(_, k)
       M.violation("cannot modify read-only table " .. name .. " (key '" .. tostring(k) .. "')", 2)
     end,
     __pairs = function()
-      return function(_, k)
+      local function step(_, k)
         local nk, nv = next(t, k)
-        if type(nv) == "table" then nv = readonly(nv, name .. "." .. tostring(nk)) end
+        if hidden and hidden[nk] then return step(nil, nk) end
+        if type(nv) == "table" and getmetatable(nv) == nil then
+          nv = readonly(nv, name .. "." .. tostring(nk))
+        end
         return nk, nv
-      end, nil, nil
+      end
+      return step, nil, nil
     end,
     __len = function() return #t end,
     __metatable = LOCKED,
@@ -82,6 +99,7 @@ local safe_libs -- built once: read-only views shared by every skill
 local function libs()
   if safe_libs then return safe_libs end
   harden_state()
+  for modname, names in pairs(HIDDEN) do hidden_of[require(modname)] = names end
   safe_libs = {
     string = readonly(copy_without(string, { dump = true }), "string"),
     table = readonly(table, "table"),
@@ -107,7 +125,7 @@ local function allowed_list()
 end
 
 -- Builds a new environment for one skill.
---   skill_name: used to prefix print output
+--   skill_name: prefixes print output (the skill file's name)
 --   load_local(modname, env) -> value: loads a skill-local module (may be nil)
 function M.new_env(skill_name, load_local)
   local L = libs()

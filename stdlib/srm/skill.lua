@@ -23,6 +23,7 @@ local DECLARATION = {
 
 local TEST_CASE = { name = "string?", record = "table", expect = "table" }
 local TEST_EXPECT = { score = "number?", status = "string?", reason = "string?", components = "table?" }
+local TEST_EXPECT_COMPONENT = { score = "number?", status = "string?", reason = "string?" }
 
 local MODES = { pointwise = true }
 
@@ -67,7 +68,7 @@ end
 local function check_options(what, t, schema, fallback_token)
   local ok, err = pcall(options.check, "srm.skill" .. (what and (" " .. what) or ""), t, schema, 0)
   if ok then return end
-  local msg = tostring(err):gsub("^srm%.skill:? ?", "")
+  local msg = tostring(err):gsub("^[^\n]-%.lua:%d+: ", ""):gsub("^srm%.skill[^:]*: ", "")
   local token = msg:match("option '([^']+)'") or fallback_token
   fail(msg, 3, token)
 end
@@ -107,11 +108,20 @@ end
 
 local function check_tests(tests)
   local out = {}
+  for k in pairs(tests or {}) do
+    if math.type(k) ~= "integer" or k < 1 or k > #tests then
+      fail("'tests' must be an array of test cases, found key '" .. tostring(k) .. "'", 2, "tests")
+    end
+  end
   for i, case in ipairs(tests or {}) do
     local label = "tests[" .. i .. "]"
     if type(case) ~= "table" then fail(label .. " must be a table", 2, "tests") end
     check_options(label, case, TEST_CASE, "tests")
     check_options(label .. ".expect", case.expect, TEST_EXPECT, "tests")
+    for name, e in pairs(case.expect.components or {}) do
+      if type(e) ~= "table" then fail(label .. ".expect.components." .. tostring(name) .. " must be a table", 2, "tests") end
+      check_options(label .. ".expect.components." .. tostring(name), e, TEST_EXPECT_COMPONENT, "tests")
+    end
     out[i] = case
   end
   return out

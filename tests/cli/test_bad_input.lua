@@ -16,6 +16,7 @@ local lines = {
   '{"id": "d", "response": "ok\xC3\x28", "answer": "1"}',                                   -- invalid UTF-8
   json.encode({ id = "e", response = big, answer = "#### 7" }),                              -- 10 MiB
   '[{"id": "f", "response": "#### 1", "answer": "1"}]',                                      -- array
+  "[]",                                                                                     -- empty array
   "42",                                                                                     -- scalar
   json.encode({ id = "g", response = "#### 3", answer = "#### 3" }) .. "\r",                -- CRLF
   "",
@@ -36,9 +37,10 @@ local expected = {
   { id = 6, status = "input_error", reason = "line 6: invalid UTF-8 at byte" },
   { id = "e", status = "ok", score = 1 },
   { id = 8, status = "input_error", reason = "expected a JSON object, got an array" },
-  { id = 9, status = "input_error", reason = "expected a JSON object, got a number" },
+  { id = 9, status = "input_error", reason = "expected a JSON object, got an array" },
+  { id = 10, status = "input_error", reason = "expected a JSON object, got a number" },
   { id = "g", status = "ok", score = 1 },
-  { id = 12, status = "input_error", reason = "line 12: invalid JSON" },
+  { id = 13, status = "input_error", reason = "line 13: invalid JSON" },
   { id = "h", status = "ok", score = 0 },
 }
 
@@ -69,7 +71,7 @@ T.case("a line over --max-line-bytes becomes an input_error row naming the line"
   T.eq(r2[5].status, "input_error", "status")
   T.truthy(r2[5].reason:find("line 7", 1, true) and r2[5].reason:find("--max-line-bytes", 1, true), "reason: " .. r2[5].reason)
   T.eq(r2[6].status, "input_error", "the array line after it is still read")
-  T.eq(r2[7].id, 9, "line numbers stay right after a skipped long line")
+  T.eq(r2[8].id, 10, "line numbers stay right after a skipped long line")
 end)
 
 T.done()

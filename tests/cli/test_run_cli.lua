@@ -105,12 +105,43 @@ T.case("rows carry the schema fields and the skill stamp", function()
   T.eq(rows[2].score, 0, "wrong value scores 0")
 end)
 
-T.case("--set changes both the behaviour and the stamp", function()
-  local a, b = dir .. "/set-a.jsonl", dir .. "/set-b.jsonl"
+T.case("--set changes the stamp only when it changes a value", function()
+  local a, b, c = dir .. "/set-a.jsonl", dir .. "/set-b.jsonl", dir .. "/set-c.jsonl"
   C.srm({ "run", slow, data, "-o", a, "--no-progress" }, dir)
   local code = C.srm({ "run", slow, data, "-o", b, "--no-progress", "--set", "scale=0" }, dir)
   T.eq(code, 0, "exit")
-  T.truthy(C.read_rows(a)[1].skill.sha256 ~= C.read_rows(b)[1].skill.sha256, "stamps differ")
+  code = C.srm({ "run", slow, data, "-o", c, "--no-progress", "--set", "scale=1" }, dir)
+  T.eq(code, 0, "exit")
+  local sa, sb, sc = C.read_rows(a)[1].skill.sha256, C.read_rows(b)[1].skill.sha256, C.read_rows(c)[1].skill.sha256
+  T.truthy(sa ~= sb, "a changed setting changes the stamp")
+  T.eq(sc, sa, "setting the default value (1 for 1.0) keeps the stamp")
+end)
+
+T.case("malformed self-tests are load errors", function()
+  local skill = C.write(dir .. "/badtests.lua", [[
+local srm = require "srm"
+return srm.skill {
+  name = "badtests",
+  evidence = { a = function() return 1 end },
+  policy = "a",
+  tests = { x = 1 },
+}
+]])
+  local code, _, err = C.srm({ "check", skill }, dir)
+  T.eq(code, 3, "exit")
+  T.truthy(err:find("badtests.lua:6:", 1, true) and err:find("array of test cases", 1, true), err)
+  C.write(skill, [[
+local srm = require "srm"
+return srm.skill {
+  name = "badtests",
+  evidence = { a = function() return 1 end },
+  policy = "a",
+  tests = { { record = {}, expect = { components = { a = { scor = 1 } } } } },
+}
+]])
+  code, _, err = C.srm({ "check", skill }, dir)
+  T.eq(code, 3, "exit")
+  T.truthy(err:find("unknown option 'scor'", 1, true) and not err:find("options.lua", 1, true), err)
 end)
 
 T.case("--max-error-rate exits 4 when too many rows fail", function()

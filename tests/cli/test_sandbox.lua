@@ -25,6 +25,12 @@ local expected = {
   { "debug_library", "sandbox_error" },
   { "require_io", "sandbox_error" },
   { "read_outside", "sandbox_error" },
+  { "caught_memory_bomb", "budget_exceeded" },
+  { "ok", "ok" },
+  { "regex_limits", "sandbox_error" },
+  { "mutate_ctx", "sandbox_error" },
+  { "mutate_settings", "sandbox_error" },
+  { "json_markers", "ok" },
   { "string_still_works", "ok" },
   { "ok", "ok" },
 }

@@ -127,12 +127,15 @@ T.case("threshold", function()
   check(run(policy.threshold{"abst"}), nil, "abstain", false, {"abst"}, "did not count")
 end)
 
-T.case("veto fires only below its bar; otherwise decides nothing", function()
+T.case("veto fires below its bar, fails closed on a failed check, otherwise decides nothing", function()
   check(run(policy.veto("zero")), 0, "ok", true, {}, "vetoed by zero: zero is wrong")
   check(run(policy.veto("half", {below = 0.6, score = 0.1})), 0.1, "ok", true, {}, "vetoed by half")
   check(run(policy.veto("one")), nil, "ok", false, {}, "did not fire")
   check(run(policy.veto("abst")), nil, "ok", false, {"abst"}, "did not fire")
-  check(run(policy.veto("http")), nil, "ok", false, {"http"}, "http_error")
+  -- A gate that could not be checked must not let the record through.
+  check(run(policy.veto("http")), nil, "http_error", true, {"http"}, "could not be checked")
+  local g = run(policy.cascade{policy.veto("http"), policy.decide("one")})
+  check(g, nil, "http_error", true, {"http"}, "could not be checked")
 end)
 
 T.case("decide", function()

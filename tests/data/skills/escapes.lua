@@ -32,6 +32,21 @@ local attempts = {
   debug_library = function() return debug.getinfo(1) end,
   require_io = function() return require("io") end,
   read_outside = function() return srm.read("../../../etc/passwd") end,
+  caught_memory_bomb = function()
+    pcall(function()
+      local t = {}
+      for i = 1, 1e9 do t[i] = string.rep("y", 1000) .. i end
+    end)
+    return 1 -- the bomb was swallowed by pcall; the record must still not pass as ok
+  end,
+  regex_limits = function() srm.re.set_limits { match = 4e9 } end,
+  mutate_ctx = function(_, ctx) ctx.leak = 1 end,
+  mutate_settings = function(_, ctx) ctx.settings.x = 1 end,
+  json_markers = function()
+    return srm.json.encode(srm.json.empty_array) == "[]"
+      and srm.json.is_array(srm.json.decode("[1]"))
+      and getmetatable(srm.json.decode("[1]")) == srm.json.array_mt
+  end,
   string_still_works = function()
     return ("abc"):upper() == "ABC" and string.upper("x") == "X"
   end,
@@ -40,10 +55,10 @@ local attempts = {
 return srm.skill {
   name = "escapes",
   evidence = {
-    attempt = function(record)
+    attempt = function(record, ctx)
       local fn = attempts[record.case]
       if not fn then error("unknown case " .. tostring(record.case)) end
-      return fn()
+      return fn(record, ctx)
     end,
   },
   policy = "attempt",
