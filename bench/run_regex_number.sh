@@ -18,6 +18,7 @@ measure() { # prints "seconds peak_kib" of a command
   cat "$work/.time"
 }
 
+rss=()
 echo "| records | srm rec/s | srm peak RSS | python rec/s | python peak RSS | srm / python speed |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
@@ -28,7 +29,14 @@ for n in "${sizes[@]}"; do
   # Both must have produced one row per record.
   [ "$(wc -l <"$work/srm-$n.jsonl")" -eq "$n" ] || { echo "srm rows != $n" >&2; exit 1; }
   [ "$(wc -l <"$work/py-$n.jsonl")" -eq "$n" ] || { echo "python rows != $n" >&2; exit 1; }
+  rss+=("$s_kib")
   awk -v n="$n" -v ss="$s_sec" -v sk="$s_kib" -v ps="$p_sec" -v pk="$p_kib" 'BEGIN {
     sr = n / (ss > 0 ? ss : 0.01); pr = n / (ps > 0 ? ps : 0.01);
     printf "| %d | %.0f | %.1f MiB | %.0f | %.1f MiB | %.2fx |\n", n, sr, sk/1024, pr, pk/1024, sr/pr }'
 done
+
+# Acceptance: memory is bounded by in-flight records, not by file size.
+if [ ${#rss[@]} -ge 2 ]; then
+  awk -v a="${rss[0]}" -v b="${rss[${#rss[@]}-1]}" 'BEGIN {
+    r = b / a; printf "\npeak RSS, largest vs smallest input: %.3fx (limit 1.10)\n", r; exit !(r <= 1.10) }'
+fi

@@ -56,7 +56,8 @@ static int core_sha256(lua_State *L) {
   if (!EVP_Digest(s, len, md, &mdlen, EVP_sha256(), NULL))
     return luaL_error(L, "sha256: digest failed");
   char hex[2 * EVP_MAX_MD_SIZE + 1];
-  for (unsigned int i = 0; i < mdlen; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  for (unsigned int i = 0; i < mdlen; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
   lua_pushlstring(L, hex, 2 * (size_t)mdlen);
   return 1;
 }
@@ -117,8 +118,12 @@ static int core_in_task(lua_State *L) {
 }
 
 static const luaL_Reg core_funcs[] = {
-    {"sleep", core_sleep},         {"now", core_now},       {"sha256", core_sha256},
-    {"read_file", core_read_file}, {"stderr", core_stderr}, {"in_task", core_in_task},
+    {"sleep", core_sleep},
+    {"now", core_now},
+    {"sha256", core_sha256},
+    {"read_file", core_read_file},
+    {"stderr", core_stderr},
+    {"in_task", core_in_task},
     {NULL, NULL},
 };
 

@@ -781,9 +781,11 @@ static int json_encode(lua_State *L) {
       nan_as_null = lua_toboolean(L, -1);
     }
     if (lua_getfield(L, 2, "order") != LUA_TNIL) {
-      if (!lua_istable(L, -1)) return luaL_error(L, "srm.json.encode: order must be an array of keys");
+      if (!lua_istable(L, -1))
+        return luaL_error(L, "srm.json.encode: order must be an array of keys");
       lua_Integer n = luaL_len(L, -1);
-      if (n > JSON_MAX_ORDER) return luaL_error(L, "srm.json.encode: order lists more than 32 keys");
+      if (n > JSON_MAX_ORDER)
+        return luaL_error(L, "srm.json.encode: order lists more than 32 keys");
       for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
           return luaL_error(L, "srm.json.encode: order must hold strings");

@@ -6,17 +6,18 @@
 #include <string.h>
 
 static void usage(FILE *out) {
-  fputs("srm " SRM_VERSION " - reward skills for LLM outputs\n"
-        "\n"
-        "usage:\n"
-        "  srm run SKILL DATA [-o OUT] [options]   score every record of a JSONL file\n"
-        "  srm check SKILL                         load a skill, run its self-tests, show its plan\n"
-        "  srm lua SCRIPT [args...]                run a trusted Lua script with srm's modules\n"
-        "  srm version\n"
-        "\n"
-        "`srm run --help` lists the run options. Exit codes: 0 ok, 1 I/O or internal error,\n"
-        "2 usage error, 3 skill failed to load or self-test, 4 error rate above the limit.\n",
-        out);
+  fputs(
+      "srm " SRM_VERSION " - reward skills for LLM outputs\n"
+      "\n"
+      "usage:\n"
+      "  srm run SKILL DATA [-o OUT] [options]   score every record of a JSONL file\n"
+      "  srm check SKILL                         load a skill, run its self-tests, show its plan\n"
+      "  srm lua SCRIPT [args...]                run a trusted Lua script with srm's modules\n"
+      "  srm version\n"
+      "\n"
+      "`srm run --help` lists the run options. Exit codes: 0 ok, 1 I/O or internal error,\n"
+      "2 usage error, 3 skill failed to load or self-test, 4 error rate above the limit.\n",
+      out);
 }
 
 int main(int argc, char **argv) {

@@ -4,10 +4,10 @@
 
 enum srm_exit {
   SRM_EXIT_OK = 0,
-  SRM_EXIT_FAILURE = 1,      /* I/O error or internal failure */
-  SRM_EXIT_USAGE = 2,        /* bad command line */
-  SRM_EXIT_SKILL = 3,        /* the skill failed to load or its self-tests failed */
-  SRM_EXIT_ERROR_RATE = 4,   /* more failed rows than --max-error-rate allows */
+  SRM_EXIT_FAILURE = 1,    /* I/O error or internal failure */
+  SRM_EXIT_USAGE = 2,      /* bad command line */
+  SRM_EXIT_SKILL = 3,      /* the skill failed to load or its self-tests failed */
+  SRM_EXIT_ERROR_RATE = 4, /* more failed rows than --max-error-rate allows */
 };
 
 int srm_cmd_run(int argc, char **argv);

@@ -49,7 +49,8 @@ int srm_cmd_check(int argc, char **argv) {
   struct srm_task_limits lim = {500000000L, 600};
   struct srm_loaded_skill sk;
   int rc = SRM_EXIT_OK;
-  enum srm_load_result lr = srm_skill_load(&h, skill, settings, nsettings, &lim, &sk, err, sizeof err);
+  enum srm_load_result lr =
+      srm_skill_load(&h, skill, settings, nsettings, &lim, &sk, err, sizeof err);
   if (lr != SRM_LOAD_OK) {
     fprintf(stderr, "srm check: %s\n", err);
     srm_host_close(&h);

@@ -42,9 +42,9 @@ struct run_opts {
   double log_every;
 };
 
-static const char *const STATUSES[] = {"ok",          "abstain",     "judge_failed",
-                                       "timeout",     "skill_error", "input_error",
-                                       "budget_exceeded", "sandbox_error"};
+static const char *const STATUSES[] = {
+    "ok",          "abstain",     "judge_failed",    "timeout",
+    "skill_error", "input_error", "budget_exceeded", "sandbox_error"};
 #define NSTATUS (sizeof STATUSES / sizeof STATUSES[0])
 
 struct run {
@@ -98,11 +98,13 @@ static void run_usage(FILE *f) {
         "\n"
         "  -o, --output OUT          write rows to OUT\n"
         "      --resume              continue an interrupted run: keep OUT's rows, skip their ids\n"
-        "      --retry-failed        with --resume, re-run rows whose status is judge_failed/timeout\n"
+        "      --retry-failed        with --resume, re-run rows whose status is "
+        "judge_failed/timeout\n"
         "      --overwrite           replace an existing non-empty OUT\n"
         "      --limit N             score only the first N records\n"
         "      --set KEY=VALUE       override a setting the skill declares (repeatable)\n"
-        "      --max-error-rate R    exit 4 (and stop early) when more than R (0..1) of the rows fail\n"
+        "      --max-error-rate R    exit 4 (and stop early) when more than R (0..1) of the rows "
+        "fail\n"
         "  -j, --concurrency N       records in flight at once (default 256)\n"
         "      --timeout S           wall-clock deadline per record in seconds (default 600)\n"
         "      --max-instructions N  Lua instruction budget per record (default 500000000)\n"
@@ -295,7 +297,8 @@ static void set_fatal(struct run *r, const char *msg) {
 static void count_row(struct run *r, const char *status, int has_score, double score) {
   r->rows++;
   size_t i = 0;
-  while (i < NSTATUS && strcmp(STATUSES[i], status) != 0) i++;
+  while (i < NSTATUS && strcmp(STATUSES[i], status) != 0)
+    i++;
   if (i < NSTATUS)
     r->by_status[i]++;
   else
@@ -516,7 +519,8 @@ static int prepare_output(struct run *r) {
       return SRM_EXIT_FAILURE;
     }
     fprintf(stderr, "srm: resuming %s: %lld rows kept", o->out, (long long)lua_tointeger(L, -2));
-    if (o->retry_failed) fprintf(stderr, ", %lld failed rows to retry", (long long)lua_tointeger(L, -1));
+    if (o->retry_failed)
+      fprintf(stderr, ", %lld failed rows to retry", (long long)lua_tointeger(L, -1));
     if (cut > 0) fprintf(stderr, ", a torn last line (%ld bytes) removed", cut);
     fputc('\n', stderr);
     lua_pop(L, 2);
@@ -532,8 +536,8 @@ static void print_summary(struct run *r, double elapsed) {
   FILE *f = stderr;
   char took[32];
   srm_format_duration(elapsed, took, sizeof took);
-  fprintf(f, "srm: %llu rows in %.2f s (%.0f rows/s) -> %s\n", (unsigned long long)r->rows,
-          elapsed, elapsed > 0 ? (double)r->rows / elapsed : 0.0,
+  fprintf(f, "srm: %llu rows in %.2f s (%.0f rows/s) -> %s\n", (unsigned long long)r->rows, elapsed,
+          elapsed > 0 ? (double)r->rows / elapsed : 0.0,
           r->o->out && strcmp(r->o->out, "-") != 0 ? r->o->out : "stdout");
   fprintf(f, "  by status:");
   int any = 0;
@@ -542,7 +546,8 @@ static void print_summary(struct run *r, double elapsed) {
     fprintf(f, "%s %s %llu", any ? "," : "", STATUSES[i], (unsigned long long)r->by_status[i]);
     any = 1;
   }
-  if (r->other_status) fprintf(f, "%s other %llu", any ? "," : "", (unsigned long long)r->other_status);
+  if (r->other_status)
+    fprintf(f, "%s other %llu", any ? "," : "", (unsigned long long)r->other_status);
   if (!any && !r->other_status) fprintf(f, " none");
   fputc('\n', f);
   if (r->scored)

@@ -60,15 +60,15 @@ static int search_embedded(lua_State *L) {
 
 /* Replaces package.searchers with {preload, stdlib}: nothing else is ever loaded from disk. */
 static void install_searchers(lua_State *L, const char *stdlib_dir) {
-  lua_getglobal(L, "package");                /* package */
-  lua_getfield(L, -1, "searchers");           /* package, searchers */
-  lua_rawgeti(L, -1, 1);                      /* package, searchers, preload_searcher */
-  lua_rawgeti(L, -2, 2);                      /* package, searchers, preload, lua_searcher */
-  lua_createtable(L, 2, 0);                   /* ..., new */
-  lua_insert(L, -3);                          /* package, searchers, new, preload, lua */
+  lua_getglobal(L, "package");      /* package */
+  lua_getfield(L, -1, "searchers"); /* package, searchers */
+  lua_rawgeti(L, -1, 1);            /* package, searchers, preload_searcher */
+  lua_rawgeti(L, -2, 2);            /* package, searchers, preload, lua_searcher */
+  lua_createtable(L, 2, 0);         /* ..., new */
+  lua_insert(L, -3);                /* package, searchers, new, preload, lua */
   if (stdlib_dir) {
-    lua_rawseti(L, -3, 2);                    /* new[2] = file searcher */
-    lua_rawseti(L, -2, 1);                    /* new[1] = preload */
+    lua_rawseti(L, -3, 2); /* new[2] = file searcher */
+    lua_rawseti(L, -2, 1); /* new[1] = preload */
     lua_pushfstring(L, "%s/?.lua", stdlib_dir);
     lua_setfield(L, -4, "path");
   } else {
@@ -79,7 +79,7 @@ static void install_searchers(lua_State *L, const char *stdlib_dir) {
     lua_pushliteral(L, "");
     lua_setfield(L, -4, "path");
   }
-  lua_setfield(L, -3, "searchers");           /* package, searchers */
+  lua_setfield(L, -3, "searchers"); /* package, searchers */
   lua_pushliteral(L, "");
   lua_setfield(L, -3, "cpath");
   lua_pop(L, 2);

@@ -52,7 +52,8 @@ int srm_output_flush(struct srm_output *o) {
 int srm_output_add(struct srm_output *o, const char *row, size_t len) {
   if (o->len + len + 1 > o->cap) {
     size_t cap = o->cap ? o->cap : 64 * 1024;
-    while (cap < o->len + len + 1) cap *= 2;
+    while (cap < o->len + len + 1)
+      cap *= 2;
     char *b = realloc(o->buf, cap);
     if (!b) {
       snprintf(o->error, sizeof o->error, "out of memory buffering output rows");

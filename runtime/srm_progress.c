@@ -43,7 +43,8 @@ static void draw(struct srm_progress *p, uint64_t done, uint64_t errors, double 
     double frac = p->total > 0 ? (double)done / (double)p->total : 0;
     if (frac > 1) frac = 1;
     int filled = (int)(frac * 30);
-    for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '-';
+    for (int i = 0; i < 30; i++)
+      bar[i] = i < filled ? '#' : '-';
     bar[30] = '\0';
     if (p->total >= 0)
       fprintf(p->out, "\r[%s] %llu/%lld %5.1f%% %.0f rec/s ETA %s errors %llu\x1b[K", bar,

@@ -9,9 +9,9 @@
 
 struct srm_progress {
   FILE *out;
-  int tty;          /* draw a bar instead of log lines */
+  int tty; /* draw a bar instead of log lines */
   int enabled;
-  int64_t total;    /* -1 when unknown (a pipe) */
+  int64_t total; /* -1 when unknown (a pipe) */
   double started;
   double last_draw;
   double log_every; /* seconds between log lines without a TTY */

@@ -229,7 +229,8 @@ static void on_watchdog(int sig) {
   lua_State *co = running_co;
   unsigned long count = resume_count;
   /* The same resume was already running at the previous tick: it has run for a whole tick. */
-  if (co && co == last_co && count == last_count) lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+  if (co && co == last_co && count == last_count)
+    lua_sethook(co, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
   last_co = co;
   last_count = count;
 }
@@ -439,8 +440,10 @@ struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
 
 void srm_sched_free(struct srm_sched *s) {
   if (!s) return;
-  while (s->heap_len > 0) srm_timer_cancel(s, s->heap[0]);
-  while (s->pool_len > 0) luaL_unref(s->L, LUA_REGISTRYINDEX, s->pool[--s->pool_len]);
+  while (s->heap_len > 0)
+    srm_timer_cancel(s, s->heap[0]);
+  while (s->pool_len > 0)
+    luaL_unref(s->L, LUA_REGISTRYINDEX, s->pool[--s->pool_len]);
   free(s->heap);
   if (s->has_watchdog) timer_delete(s->watchdog);
   curl_multi_cleanup(s->multi);
@@ -491,7 +494,8 @@ static void sync_done(struct srm_task *t, enum srm_task_end end, void *ud) {
   if (end == SRM_TASK_RETURNED) {
     int keep = n < c->nresults ? n : c->nresults;
     lua_xmove(t->co, L, keep);
-    for (int i = keep; i >= 1; i--) lua_rawseti(L, -(i + 1), i); /* table[i] = v_i */
+    for (int i = keep; i >= 1; i--)
+      lua_rawseti(L, -(i + 1), i); /* table[i] = v_i */
   } else if (end == SRM_TASK_ERROR) {
     lua_xmove(t->co, L, 1);
     lua_rawseti(L, -2, 1);
@@ -507,13 +511,16 @@ enum srm_task_end srm_task_run_sync(struct srm_sched *s, int nargs, int nresults
   struct sync_call c = {0, nresults, SRM_TASK_ERROR, LUA_NOREF};
   if (!srm_task_spawn(s, nargs, lim, sync_done, &c)) {
     lua_pushliteral(s->L, "out of memory");
-    for (int i = 1; i < nresults; i++) lua_pushnil(s->L);
+    for (int i = 1; i < nresults; i++)
+      lua_pushnil(s->L);
     return SRM_TASK_ERROR;
   }
-  while (!c.finished) srm_sched_step(s, 1.0);
+  while (!c.finished)
+    srm_sched_step(s, 1.0);
   lua_rawgeti(s->L, LUA_REGISTRYINDEX, c.results_ref);
   luaL_unref(s->L, LUA_REGISTRYINDEX, c.results_ref);
-  for (int i = 1; i <= nresults; i++) lua_rawgeti(s->L, -i, i);
+  for (int i = 1; i <= nresults; i++)
+    lua_rawgeti(s->L, -i, i);
   lua_remove(s->L, -nresults - 1);
   return c.end;
 }

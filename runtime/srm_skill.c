@@ -20,8 +20,8 @@ static void copy_field(lua_State *L, int idx, const char *field, char *dst, size
 
 enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
                                     const struct srm_setting *settings, int nsettings,
-                                    const struct srm_task_limits *lim,
-                                    struct srm_loaded_skill *out, char *err, size_t errlen) {
+                                    const struct srm_task_limits *lim, struct srm_loaded_skill *out,
+                                    char *err, size_t errlen) {
   lua_State *L = h->L;
   out->runner_ref = LUA_NOREF;
   out->skill_ref = LUA_NOREF;
@@ -54,7 +54,8 @@ enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
     const char *msg = lua_tostring(L, -2);
     snprintf(err, errlen, "%s", msg ? msg : "the skill failed to load");
   } else if (end == SRM_TASK_KILLED) {
-    snprintf(err, errlen, "%s: loading the skill exceeded its %s budget (an endless loop at the top level?)",
+    snprintf(err, errlen,
+             "%s: loading the skill exceeded its %s budget (an endless loop at the top level?)",
              path, lua_tostring(L, -3));
   } else {
     const char *msg = lua_tostring(L, -3);

@@ -24,8 +24,8 @@ enum srm_load_result { SRM_LOAD_OK, SRM_LOAD_USAGE, SRM_LOAD_FAILED };
 /* Loads path with the given --set overrides. On failure writes a message to err. */
 enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
                                     const struct srm_setting *settings, int nsettings,
-                                    const struct srm_task_limits *lim,
-                                    struct srm_loaded_skill *out, char *err, size_t errlen);
+                                    const struct srm_task_limits *lim, struct srm_loaded_skill *out,
+                                    char *err, size_t errlen);
 
 /* Runs the skill's self-tests; prints each failure to stderr. Returns the number of failures
 ** (or -1 when the tests could not run), and the number of tests in *count. */
