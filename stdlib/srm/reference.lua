@@ -36,23 +36,31 @@ local function verdict(same, what_same, what_differs, detail)
           detail = detail}
 end
 
+-- Text comparison evidence shared by exact and normalized: both sides go through `prepare`.
+local function text_match(api, opts, prepare, describe, same, differs)
+  local field, gold = fields(api, opts, {}, 4)
+  return {
+    kind = api,
+    describe = describe(field, gold),
+    run = function(record)
+      local got, want = read(record, field, gold)
+      if not got then return want end
+      got, want = prepare(got), prepare(want)
+      return verdict(got == want, same, differs,
+        {got = clip(got, SHOWN), expected = clip(want, SHOWN)})
+    end,
+  }
+end
+
 --[[
 reference.exact{field = "response", gold = "answer"} -> evidence
 1 when the two fields are byte-equal after trimming surrounding whitespace, else 0.
 ]]
 function reference.exact(opts)
-  local field, gold = fields("reference.exact", opts, {}, 3)
-  return {
-    kind = "reference.exact",
-    describe = "'" .. field .. "' equals '" .. gold .. "' (trimmed)",
-    run = function(record)
-      local got, want = read(record, field, gold)
-      if not got then return want end
-      got, want = extract.trim(got), extract.trim(want)
-      return verdict(got == want, "exact match", "not an exact match",
-        {got = clip(got, SHOWN), expected = clip(want, SHOWN)})
-    end,
-  }
+  local item = text_match("reference.exact", opts, extract.trim,
+    function(field, gold) return "'" .. field .. "' equals '" .. gold .. "' (trimmed)" end,
+    "exact match", "not an exact match")
+  return item -- not a tail call: option errors count stack levels to reach the skill's line
 end
 
 --[[
@@ -60,18 +68,10 @@ reference.normalized{field = "response", gold = "answer"} -> evidence
 1 when extract.normalize_text gives the same text for both fields (SQuAD exact match), else 0.
 ]]
 function reference.normalized(opts)
-  local field, gold = fields("reference.normalized", opts, {}, 3)
-  return {
-    kind = "reference.normalized",
-    describe = "normalized text of '" .. field .. "' equals that of '" .. gold .. "'",
-    run = function(record)
-      local got, want = read(record, field, gold)
-      if not got then return want end
-      got, want = extract.normalize_text(got), extract.normalize_text(want)
-      return verdict(got == want, "normalized match", "normalized texts differ",
-        {got = clip(got, SHOWN), expected = clip(want, SHOWN)})
-    end,
-  }
+  local item = text_match("reference.normalized", opts, extract.normalize_text,
+    function(field, gold) return "normalized text of '" .. field .. "' equals that of '" .. gold .. "'" end,
+    "normalized match", "normalized texts differ")
+  return item
 end
 
 --[[
