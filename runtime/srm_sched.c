@@ -32,6 +32,15 @@ static _Thread_local volatile unsigned long resume_count;
 
 enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
 
+struct srm_fdwatch {
+  int fd;
+  short events;
+  srm_fd_fn fn;
+  void *ud;
+  int dead; /* unwatched during dispatch; freed afterwards */
+  struct srm_fdwatch *next;
+};
+
 struct srm_timer {
   double when;
   size_t heap_index;
@@ -53,6 +62,12 @@ struct srm_sched {
   ** starting a record then costs no thread allocation and no garbage. */
   int pool[256];
   int pool_len;
+  struct srm_fdwatch *watches;
+  size_t nwatches;
+  int dispatching; /* inside the watch callbacks: unwatch only marks */
+  struct curl_waitfd *waitfds;
+  struct srm_fdwatch **polled; /* the watch behind each waitfds entry */
+  size_t waitfds_cap;
 };
 
 static const char SCHED_KEY[] = "srm.sched";
@@ -400,6 +415,72 @@ static void dispatch_curl(struct srm_sched *s) {
   }
 }
 
+struct srm_fdwatch *srm_fd_watch(struct srm_sched *s, int fd, short events, srm_fd_fn fn,
+                                 void *ud) {
+  struct srm_fdwatch *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->fd = fd;
+  w->events = events;
+  w->fn = fn;
+  w->ud = ud;
+  w->next = s->watches;
+  s->watches = w;
+  s->nwatches++;
+  return w;
+}
+
+static void free_dead_watches(struct srm_sched *s) {
+  struct srm_fdwatch **p = &s->watches;
+  while (*p) {
+    struct srm_fdwatch *w = *p;
+    if (w->dead) {
+      *p = w->next;
+      s->nwatches--;
+      free(w);
+    } else {
+      p = &w->next;
+    }
+  }
+}
+
+void srm_fd_unwatch(struct srm_sched *s, struct srm_fdwatch *w) {
+  if (!w) return;
+  w->dead = 1;
+  if (!s->dispatching) free_dead_watches(s);
+}
+
+/* Waits on curl's sockets and the watched descriptors; dispatches the ready watches. */
+static void poll_io(struct srm_sched *s, double wait) {
+  size_t n = 0;
+  if (s->nwatches > s->waitfds_cap) {
+    struct curl_waitfd *p = realloc(s->waitfds, s->nwatches * sizeof *p);
+    struct srm_fdwatch **q = realloc(s->polled, s->nwatches * sizeof *q);
+    if (p) s->waitfds = p;
+    if (q) s->polled = q;
+    if (p && q) s->waitfds_cap = s->nwatches;
+  }
+  for (struct srm_fdwatch *w = s->watches; w && n < s->waitfds_cap; w = w->next) {
+    s->waitfds[n].fd = w->fd;
+    s->waitfds[n].events = w->events;
+    s->waitfds[n].revents = 0;
+    s->polled[n] = w;
+    n++;
+  }
+  int numfds = 0;
+  curl_multi_poll(s->multi, n ? s->waitfds : NULL, (unsigned)n, (int)(wait * 1000.0 + 0.5),
+                  &numfds);
+  if (n == 0) return;
+  /* Callbacks may add watches (not polled this round) or unwatch any (marked dead, freed after
+  ** the loop), so the snapshot in polled stays valid. */
+  s->dispatching = 1;
+  for (size_t i = 0; i < n; i++) {
+    struct srm_fdwatch *w = s->polled[i];
+    if (s->waitfds[i].revents && !w->dead) w->fn(w->ud, s->waitfds[i].revents);
+  }
+  s->dispatching = 0;
+  free_dead_watches(s);
+}
+
 size_t srm_sched_step(struct srm_sched *s, double max_wait_s) {
   run_ready(s);
   if (s->live == 0) return 0;
@@ -409,8 +490,7 @@ size_t srm_sched_step(struct srm_sched *s, double max_wait_s) {
     if (until < wait) wait = until;
   }
   if (wait < 0) wait = 0;
-  int numfds = 0;
-  curl_multi_poll(s->multi, NULL, 0, (int)(wait * 1000.0 + 0.5), &numfds);
+  poll_io(s, wait);
   dispatch_curl(s);
   fire_due_timers(s);
   run_ready(s);
@@ -446,6 +526,11 @@ void srm_sched_free(struct srm_sched *s) {
     luaL_unref(s->L, LUA_REGISTRYINDEX, s->pool[--s->pool_len]);
   free(s->heap);
   if (s->has_watchdog) timer_delete(s->watchdog);
+  for (struct srm_fdwatch *w = s->watches; w; w = w->next)
+    w->dead = 1;
+  free_dead_watches(s);
+  free(s->waitfds);
+  free(s->polled);
   curl_multi_cleanup(s->multi);
   lua_pushnil(s->L);
   lua_setfield(s->L, LUA_REGISTRYINDEX, SCHED_KEY);

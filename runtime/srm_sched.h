@@ -83,6 +83,14 @@ void srm_task_wait(struct srm_task *t, srm_wait_cancel_fn cancel, void *wait_dat
 /* Makes a parked task runnable; nresults values already pushed on t->co are its resume values. */
 void srm_task_wake(struct srm_task *t, int nresults);
 
+/* File descriptors the loop waits on besides curl's (child-process pipes, wake-up pipes).
+** fn is called from srm_sched_step with the poll revents (POLLIN, POLLOUT, POLLHUP, ...). */
+typedef void (*srm_fd_fn)(void *ud, short revents);
+struct srm_fdwatch;
+struct srm_fdwatch *srm_fd_watch(struct srm_sched *s, int fd, short events, srm_fd_fn fn, void *ud);
+/* Stops watching (safe to call from inside a watch callback, including its own). */
+void srm_fd_unwatch(struct srm_sched *s, struct srm_fdwatch *w);
+
 struct srm_timer *srm_timer_add(struct srm_sched *s, double when, srm_timer_fn fn, void *ud);
 void srm_timer_cancel(struct srm_sched *s, struct srm_timer *timer);
 
