@@ -5,7 +5,7 @@ local T = dofile("tests/lua/testlib.lua")
 local C = dofile("tests/cli/clilib.lua")
 local json = require "srm.json"
 
-local SRC = "../shared/data/gsm8k/example_model_solutions.jsonl"
+local SRC = "tests/data/gsm8k/example_model_solutions.jsonl"
 local KINDS = { "6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification" }
 
 local dir = C.tmpdir("gsm8k")

@@ -218,7 +218,7 @@ end)
 -------------------------------------------------------------------------------------------
 -- GSM8K: reference.number agrees with the human labels on every solution
 
-local DATA = "../shared/data/gsm8k/example_model_solutions.jsonl"
+local DATA = "tests/data/gsm8k/example_model_solutions.jsonl"
 
 local function json_decoder()
   local ok, json = pcall(require, "srm.json")
