@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #define MAX_SETTINGS 64
+#define MAX_ENDPOINTS 32
 
 struct run_opts {
   const char *skill;
@@ -40,6 +41,15 @@ struct run_opts {
   size_t max_memory;
   size_t line_cap;
   double log_every;
+  /* model calls */
+  const char *endpoints[MAX_ENDPOINTS];
+  int nendpoints;
+  const char *model;
+  double llm_timeout;
+  long llm_retries;
+  long per_endpoint;
+  double rpm, tpm;
+  int disable_thinking;
 };
 
 static const char *const STATUSES[] = {
@@ -91,29 +101,41 @@ static void on_sigint(int sig) {
 /* ---- command line ---- */
 
 static void run_usage(FILE *f) {
-  fputs("usage: srm run SKILL DATA [-o OUT] [options]\n"
-        "\n"
-        "Scores every record of DATA (JSONL, '-' for stdin) with SKILL and writes one row per\n"
-        "non-blank input line, in input order, to OUT (default: stdout).\n"
-        "\n"
-        "  -o, --output OUT          write rows to OUT\n"
-        "      --resume              continue an interrupted run: keep OUT's rows, skip their ids\n"
-        "      --retry-failed        with --resume, re-run rows whose status is "
-        "judge_failed/timeout\n"
-        "      --overwrite           replace an existing non-empty OUT\n"
-        "      --limit N             score only the first N records\n"
-        "      --set KEY=VALUE       override a setting the skill declares (repeatable)\n"
-        "      --max-error-rate R    exit 4 (and stop early) when more than R (0..1) of the rows "
-        "fail\n"
-        "  -j, --concurrency N       records in flight at once (default 256)\n"
-        "      --timeout S           wall-clock deadline per record in seconds (default 600)\n"
-        "      --max-instructions N  Lua instruction budget per record (default 500000000)\n"
-        "      --max-memory MB       memory limit of the skill state in MiB (default 2048)\n"
-        "      --max-line-bytes N    longest accepted input line (default 67108864 = 64 MiB)\n"
-        "      --no-progress         no progress bar or progress log on stderr\n"
-        "      --log-every S         seconds between progress lines when stderr is not a TTY (10)\n"
-        "      --stdlib-dir DIR      load the Lua stdlib from DIR instead of the binary\n",
-        f);
+  fputs(
+      "usage: srm run SKILL DATA [-o OUT] [options]\n"
+      "\n"
+      "Scores every record of DATA (JSONL, '-' for stdin) with SKILL and writes one row per\n"
+      "non-blank input line, in input order, to OUT (default: stdout).\n"
+      "\n"
+      "  -o, --output OUT          write rows to OUT\n"
+      "      --resume              continue an interrupted run: keep OUT's rows, skip their ids\n"
+      "      --retry-failed        with --resume, re-run rows whose status is "
+      "judge_failed/timeout\n"
+      "      --overwrite           replace an existing non-empty OUT\n"
+      "      --limit N             score only the first N records\n"
+      "      --set KEY=VALUE       override a setting the skill declares (repeatable)\n"
+      "      --max-error-rate R    exit 4 (and stop early) when more than R (0..1) of the rows "
+      "fail\n"
+      "  -j, --concurrency N       records in flight at once (default 256)\n"
+      "      --timeout S           wall-clock deadline per record in seconds (default 600)\n"
+      "      --max-instructions N  Lua instruction budget per record (default 500000000)\n"
+      "      --max-memory MB       memory limit of the skill state in MiB (default 2048)\n"
+      "      --max-line-bytes N    longest accepted input line (default 67108864 = 64 MiB)\n"
+      "      --no-progress         no progress bar or progress log on stderr\n"
+      "      --log-every S         seconds between progress lines when stderr is not a TTY (10)\n"
+      "      --stdlib-dir DIR      load the Lua stdlib from DIR instead of the binary\n"
+      "\n"
+      "Model calls (srm.llm): endpoints come from --endpoint or SRM_BASE_URLS (comma-separated),\n"
+      "the default model from --model or SRM_MODEL, the API key from SRM_API_KEY only.\n"
+      "      --endpoint URL        an OpenAI-compatible base URL, e.g. http://host:8000/v1\n"
+      "                            (repeatable; each record sticks to one, failing over)\n"
+      "      --model NAME          default model for calls that name none\n"
+      "      --llm-timeout S       per-attempt timeout of a model call (default 120)\n"
+      "      --llm-retries N       retries per call after the first attempt (default 3)\n"
+      "      --per-endpoint N      in-flight cap per endpoint (default: -j)\n"
+      "      --rpm N, --tpm N      request / token rate limits per minute (default: none)\n"
+      "      --disable-thinking    send chat_template_kwargs {enable_thinking: false}\n",
+      f);
 }
 
 static int parse_int(const char *opt, const char *s, long long min, long long *out) {
@@ -154,6 +176,14 @@ enum {
   OPT_NO_PROGRESS,
   OPT_LOG_EVERY,
   OPT_STDLIB_DIR,
+  OPT_ENDPOINT,
+  OPT_MODEL,
+  OPT_LLM_TIMEOUT,
+  OPT_LLM_RETRIES,
+  OPT_PER_ENDPOINT,
+  OPT_RPM,
+  OPT_TPM,
+  OPT_DISABLE_THINKING,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +203,14 @@ static const struct option long_opts[] = {
     {"no-progress", no_argument, 0, OPT_NO_PROGRESS},
     {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"stdlib-dir", required_argument, 0, OPT_STDLIB_DIR},
+    {"endpoint", required_argument, 0, OPT_ENDPOINT},
+    {"model", required_argument, 0, OPT_MODEL},
+    {"llm-timeout", required_argument, 0, OPT_LLM_TIMEOUT},
+    {"llm-retries", required_argument, 0, OPT_LLM_RETRIES},
+    {"per-endpoint", required_argument, 0, OPT_PER_ENDPOINT},
+    {"rpm", required_argument, 0, OPT_RPM},
+    {"tpm", required_argument, 0, OPT_TPM},
+    {"disable-thinking", no_argument, 0, OPT_DISABLE_THINKING},
     {0, 0, 0, 0},
 };
 
@@ -188,6 +226,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o) {
   o->max_memory = (size_t)2048 << 20;
   o->line_cap = (size_t)64 << 20;
   o->log_every = 10;
+  o->llm_timeout = 120;
+  o->llm_retries = 3;
   optind = 1;
   opterr = 0;
   int c;
@@ -258,6 +298,36 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o) {
       break;
     case OPT_STDLIB_DIR:
       o->stdlib_dir = optarg;
+      break;
+    case OPT_ENDPOINT:
+      if (o->nendpoints == MAX_ENDPOINTS) {
+        fprintf(stderr, "srm run: at most %d --endpoint options\n", MAX_ENDPOINTS);
+        return -1;
+      }
+      o->endpoints[o->nendpoints++] = optarg;
+      break;
+    case OPT_MODEL:
+      o->model = optarg;
+      break;
+    case OPT_LLM_TIMEOUT:
+      if (parse_double("--llm-timeout", optarg, 0.001, 1e6, &o->llm_timeout)) return -1;
+      break;
+    case OPT_LLM_RETRIES:
+      if (parse_int("--llm-retries", optarg, 0, &n) || n > 100) return -1;
+      o->llm_retries = (long)n;
+      break;
+    case OPT_PER_ENDPOINT:
+      if (parse_int("--per-endpoint", optarg, 1, &n) || n > 1000000) return -1;
+      o->per_endpoint = (long)n;
+      break;
+    case OPT_RPM:
+      if (parse_double("--rpm", optarg, 0, 1e9, &o->rpm)) return -1;
+      break;
+    case OPT_TPM:
+      if (parse_double("--tpm", optarg, 0, 1e12, &o->tpm)) return -1;
+      break;
+    case OPT_DISABLE_THINKING:
+      o->disable_thinking = 1;
       break;
     case ':':
       fprintf(stderr, "srm run: option %s needs a value\n", argv[optind - 1]);
@@ -562,6 +632,92 @@ static void print_summary(struct run *r, double elapsed) {
           (double)ru.ru_maxrss / 1024.0);
 }
 
+/* Hands the model-call settings to srm.llm: flags first, then SRM_BASE_URLS / SRM_MODEL; the
+** key only ever comes from SRM_API_KEY and stays in memory. */
+static int configure_llm(struct run *r) {
+  lua_State *L = r->h.L;
+  struct run_opts *o = r->o;
+  if (srm_host_require(L, "srm.runner") != LUA_OK) {
+    fprintf(stderr, "srm run: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  lua_getfield(L, -1, "configure_llm");
+  lua_remove(L, -2);
+  lua_createtable(L, 0, 12);
+  lua_newtable(L);
+  int n = 0;
+  for (int i = 0; i < o->nendpoints; i++) {
+    lua_pushstring(L, o->endpoints[i]);
+    lua_rawseti(L, -2, ++n);
+  }
+  const char *env_urls = getenv("SRM_BASE_URLS");
+  if (n == 0 && env_urls) {
+    const char *p = env_urls;
+    while (*p) {
+      const char *comma = strchr(p, ',');
+      size_t len = comma ? (size_t)(comma - p) : strlen(p);
+      while (len > 0 && (*p == ' '))
+        p++, len--;
+      while (len > 0 && p[len - 1] == ' ')
+        len--;
+      if (len > 0 && n < MAX_ENDPOINTS) {
+        lua_pushlstring(L, p, len);
+        lua_rawseti(L, -2, ++n);
+      }
+      if (!comma) break;
+      p = comma + 1;
+    }
+  }
+  lua_setfield(L, -2, "endpoints");
+  const char *model = o->model ? o->model : getenv("SRM_MODEL");
+  if (model && *model) {
+    lua_pushstring(L, model);
+    lua_setfield(L, -2, "model");
+  }
+  const char *key = getenv("SRM_API_KEY");
+  if (key && *key) {
+    lua_pushstring(L, key);
+    lua_setfield(L, -2, "api_key");
+  }
+  lua_pushinteger(L, o->concurrency);
+  lua_setfield(L, -2, "max_inflight");
+  lua_pushinteger(L, o->per_endpoint > 0 ? o->per_endpoint : o->concurrency);
+  lua_setfield(L, -2, "per_endpoint");
+  lua_pushnumber(L, o->llm_timeout);
+  lua_setfield(L, -2, "timeout");
+  lua_pushinteger(L, o->llm_retries);
+  lua_setfield(L, -2, "retries");
+  if (o->rpm > 0) {
+    lua_pushnumber(L, o->rpm);
+    lua_setfield(L, -2, "rpm");
+  }
+  if (o->tpm > 0) {
+    lua_pushnumber(L, o->tpm);
+    lua_setfield(L, -2, "tpm");
+  }
+  if (o->disable_thinking) {
+    lua_createtable(L, 0, 1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "enable_thinking");
+    lua_setfield(L, -2, "chat_template_kwargs");
+  }
+  if (srm_host_pcall(L, 1, 0) != LUA_OK) {
+    fprintf(stderr, "srm run: %s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  return 0;
+}
+
+static void print_llm_summary(struct run *r) {
+  lua_State *L = r->h.L;
+  srm_skill_push_runner_fn(&r->h, &r->sk, "llm_summary");
+  if (srm_host_pcall(L, 0, 1) == LUA_OK && lua_isstring(L, -1))
+    fprintf(stderr, "  %s\n", lua_tostring(L, -1));
+  lua_pop(L, 1);
+}
+
 static double error_rate(const struct run *r) {
   return r->rows ? (double)r->errors / (double)r->rows : 0.0;
 }
@@ -622,6 +778,10 @@ int srm_cmd_run(int argc, char **argv) {
     srm_jsonl_close(r.reader);
     return SRM_EXIT_FAILURE;
   }
+  if (configure_llm(&r) != 0) {
+    rc = SRM_EXIT_USAGE;
+    goto done;
+  }
   enum srm_load_result lr =
       srm_skill_load(&r.h, o.skill, o.settings, o.nsettings, &r.limits, &r.sk, err, sizeof err);
   if (lr != SRM_LOAD_OK) {
@@ -661,6 +821,7 @@ int srm_cmd_run(int argc, char **argv) {
   srm_progress_clear(&r.progress);
   if (srm_output_close(&r.out) != 0 && !r.fatal) set_fatal(&r, r.out.error);
   print_summary(&r, srm_now() - started);
+  print_llm_summary(&r);
   if (r.fatal) {
     fprintf(stderr, "srm run: %s\n", r.fatal_msg);
     rc = SRM_EXIT_FAILURE;

@@ -11,11 +11,9 @@
 #include <string.h>
 
 static const luaL_Reg c_modules[] = {
-    {"srm.core", luaopen_srm_core},
-    {"srm.re", luaopen_srm_re},
-    {"srm.text", luaopen_srm_text},
-    {"srm.json", luaopen_srm_json},
-    {NULL, NULL},
+    {"srm.core", luaopen_srm_core},           {"srm.re", luaopen_srm_re},
+    {"srm.text", luaopen_srm_text},           {"srm.json", luaopen_srm_json},
+    {"srm.transport", luaopen_srm_transport}, {NULL, NULL},
 };
 
 static int traceback_handler(lua_State *L) {

@@ -373,7 +373,8 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
   }
   if (status == LUA_YIELD) {
     lua_pop(t->co, nres);
-    if (t->state != TASK_WAITING) {
+    /* READY: the wait completed before the yield (e.g. a request that failed at once). */
+    if (t->state != TASK_WAITING && t->state != TASK_READY) {
       lua_pushstring(t->co, "a skill may not yield (coroutine.yield outside a host call)");
       finish_task(t, SRM_TASK_ERROR);
     }

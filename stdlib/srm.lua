@@ -13,6 +13,7 @@ local srm = {
   re = require "srm.re",
   text = require "srm.text",
   json = require "srm.json",
+  llm = require "srm.llm",
   read = files.read,
   sleep = core.sleep,
 }

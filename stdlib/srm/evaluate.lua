@@ -3,6 +3,11 @@
 -- that waits on the network simply yields.
 local policy = require "srm.policy"
 local sandbox = require "srm.sandbox"
+local llm = require "srm.llm"
+
+-- Records take turns at the endpoints: record n starts on endpoint n mod #endpoints and stays
+-- there (server-side prefix caches), failing over only when it must.
+local sticky_counter = 0
 
 local M = {}
 
@@ -56,10 +61,14 @@ local function normalize(name, v, detail)
   return { score = status == "ok" and v.score or nil, status = status, reason = v.reason, detail = v.detail }
 end
 
--- evaluate(skill, record, ctx) -> result
--- result = {score, status, reason, verdict, excluded, components = {name = result}, order}
-function M.evaluate(skill, record, ctx)
+-- evaluate(skill, record, ctx [, canned]) -> result
+-- result = {score, status, reason, verdict, excluded, components = {name = result}, order,
+--           usage}; canned: self-test replies for llm calls (see srm.llm.track)
+function M.evaluate(skill, record, ctx, canned)
   local components = {}
+  local usage = {}
+  sticky_counter = sticky_counter + 1
+  llm.track(coroutine.running(), usage, sticky_counter, canned)
   local function lookup(name)
     local item = skill.evidence[name]
     local ok, v, detail = xpcall(item.run, on_error, record, ctx)
@@ -85,6 +94,7 @@ function M.evaluate(skill, record, ctx)
   if result.status ~= "ok" then result.score = nil end
   result.components = components
   result.order = env.order
+  result.usage = usage
   return result
 end
 

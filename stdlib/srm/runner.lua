@@ -121,7 +121,7 @@ function M.self_test(skill)
   local failures = {}
   for i, case in ipairs(skill.tests) do
     local label = "self-test " .. i .. (case.name and (" (" .. case.name .. ")") or "")
-    local r = evaluate.evaluate(skill, case.record, skill.ctx)
+    local r = evaluate.evaluate(skill, case.record, skill.ctx, case.llm or {})
     local msg = check_expectation(label, case.expect, r)
     if not msg and case.expect.components then
       for _, name in ipairs(sorted_keys(case.expect.components)) do
@@ -145,7 +145,7 @@ end
 
 local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "components",
   "excluded", "skill", "usage", "latency_ms" } }
-local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits" }
+local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
 
 local function usage_of(u)
   local out = {}
@@ -213,6 +213,24 @@ function M.finish(skill, id, result, kill, err, latency_ms)
 end
 
 M.evaluate = function(skill, record) return evaluate.evaluate(skill, record, skill.ctx) end
+
+-- configure_llm{endpoints=, api_key=, model=, ...}: model-call settings from the command line
+-- and environment (see srm.llm.configure). The key stays in memory; it is never printed.
+function M.configure_llm(c)
+  return require("srm.llm").configure(c)
+end
+
+-- llm_summary() -> "llm: N calls, ..." or nil when no call was made
+function M.llm_summary()
+  local llm = require "srm.llm"
+  local t = llm.totals()
+  if t.llm_calls == 0 then return nil end
+  local s = llm.stats()
+  return string.format("llm: %d calls (%d cached), %d HTTP attempts, %d retries, %d failed; "
+    .. "tokens: %d prompt, %d completion; peak %d in flight",
+    t.llm_calls, t.cache_hits, s.attempts, s.retries, s.failures, t.prompt_tokens,
+    t.completion_tokens, s.peak_inflight)
+end
 
 ---------------------------------------------------------------------------------------------
 -- Input

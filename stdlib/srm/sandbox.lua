@@ -42,7 +42,10 @@ end
 
 -- Functions of the host modules that skills must not reach: they change process-wide state
 -- (srm.re.set_limits would lift the regex limits for every record).
-local HIDDEN = { ["srm.re"] = { set_limits = true } }
+local HIDDEN = {
+  ["srm.re"] = { set_limits = true },
+  ["srm.llm"] = { configure = true, track = true },
+}
 local hidden_of = setmetatable({}, { __mode = "k" }) -- module table -> hidden names
 
 -- A read-only view of t: reads go through, writes raise, the metatable is locked. Nested

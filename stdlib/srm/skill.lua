@@ -21,7 +21,7 @@ local DECLARATION = {
   mode = "string?",
 }
 
-local TEST_CASE = { name = "string?", record = "table", expect = "table" }
+local TEST_CASE = { name = "string?", record = "table", expect = "table", llm = "table?" }
 local TEST_EXPECT = { score = "number?", status = "string?", reason = "string?", components = "table?" }
 local TEST_EXPECT_COMPONENT = { score = "number?", status = "string?", reason = "string?" }
 

@@ -1,0 +1,259 @@
+-- srm.llm: OpenAI-compatible chat calls from skills.
+--
+-- llm.chat{...} builds the request, lets srm.transport (C) send it while the record's coroutine
+-- yields, and parses the reply into {content, tool_calls, reasoning, finish_reason, usage,
+-- endpoint, cached}. Expected failures return nil, message, CODE (TIMEOUT, CONNECT, HTTP_429,
+-- HTTP_5XX, HTTP_4XX, BAD_REPLY, TOO_LARGE, ...); wrong arguments raise. llm.batch{...} sends
+-- several requests with one yield. Usage is accounted per record (see track) and per run.
+local transport = require "srm.transport"
+local json = require "srm.json"
+local options = require "srm.options"
+local core = require "srm.core"
+
+local llm = {}
+
+-- Run-wide settings, set by the host (srm run flags and environment) through configure().
+local config = {
+  model = nil,
+  path = "/chat/completions",
+  timeout = 120,
+  retries = 3,
+  chat_template_kwargs = nil, -- e.g. {enable_thinking = false} for Qwen-style servers
+  cache = nil,                -- {get = fn(key) -> body|nil, put = fn(key, body)}
+}
+local dropped_template_kwargs = false -- a server refused chat_template_kwargs once: stop sending
+
+local totals = { llm_calls = 0, prompt_tokens = 0, completion_tokens = 0, cache_hits = 0, retries = 0 }
+
+-- Per-record accounting: the evaluator registers each record's coroutine with a usage table
+-- and a sticky number (which endpoint the record starts on).
+local records = setmetatable({}, { __mode = "k" })
+
+-- canned: for self-tests, an array of reply texts (or {content=, tool_calls=} tables) handed
+-- out in order instead of calling a server; running out is a JUDGE_FAILED-style error.
+function llm.track(co, usage, sticky, canned)
+  records[co] = { usage = usage, sticky = sticky, canned = canned, next_canned = 1 }
+end
+
+local function canned_reply(rec)
+  local c = rec.canned[rec.next_canned]
+  if c == nil then
+    return { error = "self-test: no canned llm reply left (add one to the test's llm list)",
+      code = "NO_CANNED_REPLY" }
+  end
+  rec.next_canned = rec.next_canned + 1
+  if type(c) == "string" then c = { content = c } end
+  local body = {
+    choices = { { message = { role = "assistant", content = c.content, tool_calls = c.tool_calls },
+      finish_reason = c.tool_calls and "tool_calls" or "stop" } },
+    usage = { prompt_tokens = 0, completion_tokens = 0 },
+  }
+  return { body = json.encode(body), cached = false, attempts = 1, latency_ms = 0,
+    endpoint = "self-test" }
+end
+
+local CONFIG_SCHEMA = {
+  endpoints = "table", api_key = "string?", model = "string?", max_inflight = "integer?",
+  per_endpoint = "integer?", connect_timeout = "number?", max_response = "integer?",
+  max_request = "integer?", rpm = "number?", tpm = "number?", timeout = "number?",
+  retries = "integer?", chat_template_kwargs = "table?", cache = "table?",
+}
+
+-- llm.configure{endpoints=, api_key=, model=, ...}: host-only (hidden from skills).
+function llm.configure(c)
+  options.check("srm.llm.configure", c, CONFIG_SCHEMA, 2)
+  transport.configure {
+    endpoints = c.endpoints, api_key = c.api_key, max_inflight = c.max_inflight,
+    per_endpoint = c.per_endpoint, connect_timeout = c.connect_timeout,
+    max_response = c.max_response, max_request = c.max_request, rpm = c.rpm, tpm = c.tpm,
+  }
+  config.model = c.model
+  config.timeout = c.timeout or config.timeout
+  config.retries = c.retries or config.retries
+  config.chat_template_kwargs = c.chat_template_kwargs
+  config.cache = c.cache
+  return true
+end
+
+function llm.totals() return totals end
+function llm.stats() return transport.stats() end
+
+local CHAT_SCHEMA = {
+  model = "string?", messages = "table", temperature = "number?", top_p = "number?",
+  max_tokens = "integer?", seed = "integer?", stop = "string|table?", tools = "table?",
+  tool_choice = "string|table?", response_format = "table?", timeout = "number?",
+  retries = "integer?", extra = "table?",
+}
+
+local SAMPLING = { "temperature", "top_p", "max_tokens", "seed", "stop", "tools", "tool_choice",
+  "response_format" }
+
+-- Validates one request and builds its body. level: as for error(), counted from build (so
+-- the caller of llm.chat / llm.batch is level 3).
+local function build(req, level)
+  options.check("srm.llm.chat", req, CHAT_SCHEMA, level + 1)
+  local model = req.model or config.model
+  if not model then
+    error("srm.llm.chat: no model given (pass model= or set SRM_MODEL / --model)", level)
+  end
+  if #req.messages == 0 then error("srm.llm.chat: messages must be a non-empty array", level) end
+  local body = { model = model, messages = json.array(req.messages) }
+  for _, k in ipairs(SAMPLING) do body[k] = req[k] end
+  if req.tools then body.tools = json.array(req.tools) end
+  for k, v in pairs(req.extra or {}) do body[k] = v end
+  return body
+end
+
+local function cache_key(body)
+  -- The endpoint is not part of the key: any server of the same model gives the same answer.
+  return core.sha256(json.encode(body))
+end
+
+-- Turns a transport result into a reply or (nil, message, code).
+local function parse(result)
+  if result.error then return nil, result.error, result.code end
+  local doc, err = json.decode(result.body)
+  if type(doc) ~= "table" then
+    return nil, "the reply is not JSON: " .. tostring(err), "BAD_REPLY"
+  end
+  local choice = type(doc.choices) == "table" and doc.choices[1]
+  local msg = type(choice) == "table" and choice.message
+  if type(msg) ~= "table" then
+    return nil, "the reply has no choices[1].message", "BAD_REPLY"
+  end
+  local usage = type(doc.usage) == "table" and doc.usage or {}
+  local content = msg.content
+  if content == json.null then content = nil end
+  local reasoning = msg.reasoning_content or msg.reasoning
+  if reasoning == json.null then reasoning = nil end
+  local tool_calls = msg.tool_calls
+  if tool_calls == json.null then tool_calls = nil end
+  return {
+    content = content,
+    tool_calls = tool_calls,
+    reasoning = reasoning,
+    finish_reason = choice.finish_reason ~= json.null and choice.finish_reason or nil,
+    usage = {
+      prompt_tokens = math.tointeger(usage.prompt_tokens) or 0,
+      completion_tokens = math.tointeger(usage.completion_tokens) or 0,
+    },
+    endpoint = result.endpoint,
+    cached = result.cached or false,
+    latency_ms = result.latency_ms,
+  }
+end
+
+local function account(rec, reply, attempts)
+  totals.llm_calls = totals.llm_calls + 1
+  totals.retries = totals.retries + math.max(0, (attempts or 1) - 1)
+  local u = rec and rec.usage
+  if u then
+    u.llm_calls = (u.llm_calls or 0) + 1
+    u.retries = (u.retries or 0) + math.max(0, (attempts or 1) - 1)
+  end
+  if reply then
+    local pt, ct = reply.usage.prompt_tokens, reply.usage.completion_tokens
+    totals.prompt_tokens = totals.prompt_tokens + pt
+    totals.completion_tokens = totals.completion_tokens + ct
+    if reply.cached then totals.cache_hits = totals.cache_hits + 1 end
+    if u then
+      u.prompt_tokens = (u.prompt_tokens or 0) + pt
+      u.completion_tokens = (u.completion_tokens or 0) + ct
+      if reply.cached then u.cache_hits = (u.cache_hits or 0) + 1 end
+    end
+  end
+end
+
+local function names_template_kwargs(result)
+  return result.code == "HTTP_4XX" and result.status == 400 and type(result.body) == "string"
+    and result.body:find("chat_template_kwargs", 1, true) ~= nil
+end
+
+-- Sends the bodies (those not answered from the cache) in one yield; returns results in order.
+local function send(bodies, timeouts, retries)
+  local rec = records[coroutine.running()]
+  local sticky = rec and rec.sticky or 0
+  local results, pending, keys = {}, {}, {}
+  local cache = config.cache
+  if rec and rec.canned then
+    cache = nil
+    for i = 1, #bodies do results[i] = canned_reply(rec) end
+  end
+  for i, body in ipairs(bodies) do
+    if config.chat_template_kwargs and not dropped_template_kwargs then
+      body.chat_template_kwargs = config.chat_template_kwargs
+    end
+    if cache then
+      keys[i] = cache_key(body)
+      local hit = cache.get(keys[i])
+      if hit then results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 } end
+    end
+    if not results[i] then
+      pending[#pending + 1] = i
+    end
+  end
+  -- Up to two rounds: the second re-sends replies that were not JSON (a truncated or garbled
+  -- body is usually transient) and requests refused for chat_template_kwargs.
+  for round = 1, 2 do
+    if #pending == 0 then break end
+    local reqs = {}
+    for j, i in ipairs(pending) do
+      reqs[j] = { path = config.path, body = json.encode(bodies[i]), timeout = timeouts[i],
+        retries = round == 1 and retries[i] or 0 }
+    end
+    local out = transport.post(reqs, sticky)
+    local again = {}
+    for j, i in ipairs(pending) do
+      local r = out[j]
+      if r.attempts and results[i] then r.attempts = r.attempts + results[i].attempts end
+      results[i] = r
+      if round == 1 and names_template_kwargs(r) and bodies[i].chat_template_kwargs then
+        dropped_template_kwargs = true
+        bodies[i].chat_template_kwargs = nil
+        again[#again + 1] = i
+      elseif round == 1 and not r.error and type(json.decode(r.body)) ~= "table" then
+        again[#again + 1] = i
+      end
+    end
+    pending = again
+  end
+  local replies = {}
+  for i = 1, #bodies do
+    local reply, msg, code = parse(results[i])
+    if reply and cache and not results[i].cached then cache.put(keys[i], results[i].body) end
+    account(rec, reply, results[i].attempts)
+    replies[i] = reply and reply or { error = msg, code = code }
+  end
+  return replies
+end
+
+--[[
+llm.chat{model=, messages=, temperature=, top_p=, max_tokens=, seed=, stop=, tools=,
+         tool_choice=, response_format=, timeout=, retries=, extra=}
+  -> {content, tool_calls, reasoning, finish_reason, usage, endpoint, cached} | nil, msg, CODE
+Raises on bad arguments (unknown keys included); yields the calling record's coroutine.
+]]
+function llm.chat(req)
+  local body = build(req, 3)
+  local r = send({ body }, { req.timeout or config.timeout }, { req.retries or config.retries })[1]
+  if r.error then return nil, r.error, r.code end
+  return r
+end
+
+--[[
+llm.batch{req1, req2, ...} -> {result1, result2, ...}
+All requests go out with one yield; result i is a reply as from llm.chat, or
+{error = message, code = CODE} when request i failed.
+]]
+function llm.batch(reqs)
+  options.check_type("srm.llm.batch", "argument #1", reqs, "table", 3)
+  local bodies, timeouts, retries = {}, {}, {}
+  for i, req in ipairs(reqs) do
+    bodies[i] = build(req, 3)
+    timeouts[i] = req.timeout or config.timeout
+    retries[i] = req.retries or config.retries
+  end
+  return send(bodies, timeouts, retries)
+end
+
+return llm
