@@ -14,6 +14,7 @@ local srm = {
   text = require "srm.text",
   json = require "srm.json",
   llm = require "srm.llm",
+  judge = require "srm.judge",
   read = files.read,
   sleep = core.sleep,
 }

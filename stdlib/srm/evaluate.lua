@@ -58,7 +58,8 @@ local function normalize(name, v, detail)
   if status == "ok" and type(v.score) ~= "number" then
     return { status = "skill_error", reason = "evidence '" .. name .. "' returned status ok without a numeric score" }
   end
-  return { score = status == "ok" and v.score or nil, status = status, reason = v.reason, detail = v.detail }
+  return { score = status == "ok" and v.score or nil, status = status, reason = v.reason,
+    detail = v.detail, verdict = v.verdict }
 end
 
 -- evaluate(skill, record, ctx [, canned]) -> result

@@ -92,10 +92,7 @@ local SAMPLING = { "temperature", "top_p", "max_tokens", "seed", "stop", "tools"
 -- the caller of llm.chat / llm.batch is level 3).
 local function build(req, level)
   options.check("srm.llm.chat", req, CHAT_SCHEMA, level + 1)
-  local model = req.model or config.model
-  if not model then
-    error("srm.llm.chat: no model given (pass model= or set SRM_MODEL / --model)", level)
-  end
+  local model = req.model or config.model -- checked in send: self-tests need none
   if #req.messages == 0 then error("srm.llm.chat: messages must be a non-empty array", level) end
   local body = { model = model, messages = json.array(req.messages) }
   for _, k in ipairs(SAMPLING) do body[k] = req[k] end
@@ -178,6 +175,12 @@ local function send(bodies, timeouts, retries)
   if rec and rec.canned then
     cache = nil
     for i = 1, #bodies do results[i] = canned_reply(rec) end
+  else
+    for _, body in ipairs(bodies) do
+      if not body.model then
+        error("srm.llm.chat: no model given (pass model= or set SRM_MODEL / --model)", 3)
+      end
+    end
   end
   for i, body in ipairs(bodies) do
     if config.chat_template_kwargs and not dropped_template_kwargs then

@@ -1,0 +1,251 @@
+-- srm.judge: LLM-judge evidence built on srm.llm.
+--
+-- judge.rubric   pointwise: a rubric (Markdown file next to the skill), a score scale, the
+--                reason written before the verdict, JSON-schema output with a tolerant parser,
+--                one re-ask on an unparsable reply, then judge_failed with the raw reply.
+-- judge.pairwise A vs B, optionally judged in both orders (one batched round trip); when the
+--                two orders disagree the verdict is a tie.
+-- Each constructor returns an evidence item {kind, describe, run}; run yields the record while
+-- the model answers. Scores are normalized to [0, 1]; detail keeps the raw verdict.
+local llm = require "srm.llm"
+local json = require "srm.json"
+local options = require "srm.options"
+local files = require "srm.files"
+local extract = require "srm.extract"
+
+local judge = {}
+
+local RAW_SHOWN = 500
+
+local function field_or_nil(record, name)
+  if not name then return nil end
+  local v = options.field(record, name)
+  return v
+end
+
+-- The first JSON object in a reply: the whole text, a ```json fence, or the outermost {...}.
+local function json_object(text)
+  if type(text) ~= "string" then return nil end
+  local doc = json.decode(text)
+  if type(doc) == "table" then return doc end
+  local fenced = text:match("```json%s*(.-)```") or text:match("```%s*(.-)```")
+  if fenced then
+    doc = json.decode(fenced)
+    if type(doc) == "table" then return doc end
+  end
+  local first, last = text:find("{", 1, true), nil
+  for i = #text, 1, -1 do
+    if text:byte(i) == 125 then last = i break end -- "}"
+  end
+  if first and last and last > first then
+    doc = json.decode(text:sub(first, last))
+    if type(doc) == "table" then return doc end
+  end
+  return nil
+end
+judge.json_object = json_object
+
+-- A numeric score from a reply: the JSON field, else "score: N" / "Score = N" / "N/10" text.
+local function parse_score(text, lo, hi)
+  local doc = json_object(text)
+  local s = doc and tonumber(doc.score)
+  local why = doc and type(doc.reason) == "string" and doc.reason or nil
+  if not s and type(text) == "string" then
+    local lower = text:lower()
+    s = tonumber(lower:match('"?score"?%s*[:=]%s*(%-?%d+%.?%d*)'))
+      or tonumber(lower:match("(%-?%d+%.?%d*)%s*/%s*" .. hi .. "%f[%D]"))
+  end
+  if s and s >= lo and s <= hi then return s, why end
+  return nil
+end
+judge.parse_score = parse_score
+
+local RUBRIC_OPTS = {
+  rubric = "string?", rubric_text = "string?", scale = "table?", field = "string?",
+  prompt_field = "string?", reference_field = "string?", model = "string?",
+  temperature = "number?", max_tokens = "integer?", timeout = "number?", retries = "integer?",
+  json_schema = "boolean?", system = "string?",
+}
+
+local function score_schema(lo, hi)
+  return {
+    type = "json_schema",
+    json_schema = {
+      name = "verdict",
+      strict = true,
+      schema = {
+        type = "object",
+        properties = {
+          reason = { type = "string" },
+          score = { type = "integer", minimum = lo, maximum = hi },
+        },
+        required = json.array { "reason", "score" },
+        additionalProperties = false,
+      },
+    },
+  }
+end
+
+--[[
+judge.rubric{rubric = "rubrics/clarity.md" | rubric_text = "...", scale = {1, 10},
+             field = "response", prompt_field = "prompt", reference_field = nil, model = nil,
+             temperature = 0, max_tokens = 1024, timeout = nil, retries = nil,
+             json_schema = true, system = nil} -> evidence
+Score = (verdict - lo) / (hi - lo). The rubric file is read when the skill loads and is part of
+the skill's sha256. An unparsable reply is asked again once; then status judge_failed with the
+raw reply in the reason. A failed call is judge_failed with the transport's message and code.
+]]
+function judge.rubric(opts)
+  local api = "judge.rubric"
+  options.check(api, opts, RUBRIC_OPTS, 3)
+  local rubric = opts.rubric_text
+  if opts.rubric then
+    if files.current() == nil then error(api .. ": rubric files are read while the skill loads", 2) end
+    rubric = files.read(opts.rubric)
+  end
+  if not rubric then error(api .. ": give rubric = 'file.md' or rubric_text = '...'", 2) end
+  local scale = opts.scale or { 1, 10 }
+  local lo, hi = tonumber(scale[1]), tonumber(scale[2])
+  if not lo or not hi or hi <= lo then error(api .. ": scale must be {low, high} with low < high", 2) end
+  local field = opts.field or "response"
+  local system = opts.system or string.format(
+    "You are a careful, strict evaluator. Grade the response against the rubric. First write " ..
+    "your reasoning, then the verdict. Reply with only a JSON object: " ..
+    '{"reason": "<your reasoning>", "score": <integer from %d to %d>}.', lo, hi)
+  local schema = opts.json_schema ~= false and score_schema(lo, hi) or nil
+  return {
+    kind = "judge.rubric",
+    describe = string.format("LLM judge, rubric %s, scale %g-%g, on '%s'",
+      opts.rubric or "(inline)", lo, hi, field),
+    run = function(record)
+      local response, why = options.field(record, field)
+      if not response then return { status = "input_error", reason = why } end
+      local parts = { "# Rubric\n\n" .. rubric }
+      local prompt = field_or_nil(record, opts.prompt_field or "prompt")
+      if prompt then parts[#parts + 1] = "# Task given to the model\n\n" .. prompt end
+      local reference = field_or_nil(record, opts.reference_field)
+      if reference then parts[#parts + 1] = "# Reference answer\n\n" .. reference end
+      parts[#parts + 1] = "# Response to grade\n\n" .. response
+      local messages = {
+        { role = "system", content = system },
+        { role = "user", content = table.concat(parts, "\n\n") },
+      }
+      local req = { model = opts.model, messages = messages, temperature = opts.temperature or 0,
+        max_tokens = opts.max_tokens or 1024, response_format = schema, timeout = opts.timeout,
+        retries = opts.retries }
+      local reply, err, code = llm.chat(req)
+      if not reply then
+        return { status = "judge_failed", reason = tostring(err) .. " (" .. tostring(code) .. ")" }
+      end
+      local s, reason = parse_score(reply.content, lo, hi)
+      if not s then -- one re-ask, showing the model its own unparsable reply
+        messages[#messages + 1] = { role = "assistant", content = reply.content or "" }
+        messages[#messages + 1] = { role = "user", content = string.format(
+          'Your reply could not be read. Reply with only {"reason": "...", "score": <integer %d-%d>}.',
+          lo, hi) }
+        local again, err2, code2 = llm.chat(req)
+        if not again then
+          return { status = "judge_failed", reason = tostring(err2) .. " (" .. tostring(code2) .. ")" }
+        end
+        s, reason = parse_score(again.content, lo, hi)
+        if not s then
+          return { status = "judge_failed",
+            reason = "unparsable verdict after one re-ask; raw reply: "
+              .. extract.clip(tostring(again.content), RAW_SHOWN) }
+        end
+      end
+      return { score = (s - lo) / (hi - lo), status = "ok", reason = reason,
+        detail = { verdict = s, scale = json.array { lo, hi } } }
+    end,
+  }
+end
+
+local PAIR_OPTS = {
+  field_a = "string?", field_b = "string?", prompt_field = "string?", swap = "boolean?",
+  rubric = "string?", rubric_text = "string?", model = "string?", temperature = "number?",
+  max_tokens = "integer?", timeout = "number?", retries = "integer?", system = "string?",
+}
+
+local function parse_winner(text)
+  local doc = json_object(text)
+  local w = doc and doc.winner
+  if type(w) ~= "string" and type(text) == "string" then
+    w = text:match('[Ww]inner"?%s*[:=]%s*"?(%a+)') or text:match("%[%[([AB])%]%]")
+  end
+  if type(w) ~= "string" then return nil end
+  w = w:upper()
+  if w == "A" or w == "B" then return w end
+  if w == "TIE" then return "tie" end
+  return nil
+end
+judge.parse_winner = parse_winner
+
+local FLIP = { A = "B", B = "A", tie = "tie" }
+local PAIR_SCORE = { A = 1, B = 0, tie = 0.5 }
+
+--[[
+judge.pairwise{field_a = "response_a", field_b = "response_b", prompt_field = "prompt",
+               swap = true, rubric = nil | rubric_text = nil, model = nil, ...} -> evidence
+Verdict "A", "B" or "tie" (score 1, 0, 0.5 for A). With swap, both orders are judged in one
+batched round trip; the second verdict is flipped back, and disagreement is a tie.
+]]
+function judge.pairwise(opts)
+  local api = "judge.pairwise"
+  options.check(api, opts or {}, PAIR_OPTS, 3)
+  opts = opts or {}
+  local rubric = opts.rubric_text
+  if opts.rubric then rubric = files.read(opts.rubric) end
+  local fa, fb = opts.field_a or "response_a", opts.field_b or "response_b"
+  local swap = opts.swap ~= false
+  local system = opts.system or ("You are a careful, impartial judge. Compare two responses to " ..
+    "the same task. Do not let their order or length sway you. First write your reasoning, then " ..
+    'the verdict. Reply with only a JSON object: {"reason": "...", "winner": "A" | "B" | "tie"}.')
+  local function messages(prompt, first, second)
+    local parts = {}
+    if rubric then parts[#parts + 1] = "# Criteria\n\n" .. rubric end
+    if prompt then parts[#parts + 1] = "# Task\n\n" .. prompt end
+    parts[#parts + 1] = "# Response A\n\n" .. first
+    parts[#parts + 1] = "# Response B\n\n" .. second
+    return { { role = "system", content = system }, { role = "user", content = table.concat(parts, "\n\n") } }
+  end
+  return {
+    kind = "judge.pairwise",
+    describe = string.format("LLM pairwise judge '%s' vs '%s'%s", fa, fb, swap and ", both orders" or ""),
+    run = function(record)
+      local a, why = options.field(record, fa)
+      if not a then return { status = "input_error", reason = why } end
+      local b, why2 = options.field(record, fb)
+      if not b then return { status = "input_error", reason = why2 } end
+      local prompt = field_or_nil(record, opts.prompt_field or "prompt")
+      local base = { model = opts.model, temperature = opts.temperature or 0,
+        max_tokens = opts.max_tokens or 1024, timeout = opts.timeout, retries = opts.retries }
+      local reqs = { { messages = messages(prompt, a, b) } }
+      if swap then reqs[2] = { messages = messages(prompt, b, a) } end
+      for _, r in ipairs(reqs) do for k, v in pairs(base) do r[k] = v end end
+      local replies = llm.batch(reqs)
+      local verdicts = {}
+      for i, reply in ipairs(replies) do
+        if reply.error then
+          return { status = "judge_failed", reason = "order " .. i .. ": " .. reply.error .. " (" .. tostring(reply.code) .. ")" }
+        end
+        local w = parse_winner(reply.content)
+        if not w then
+          return { status = "judge_failed", reason = "order " .. i .. ": unparsable verdict; raw reply: "
+            .. extract.clip(tostring(reply.content), RAW_SHOWN) }
+        end
+        verdicts[i] = i == 2 and FLIP[w] or w
+      end
+      local verdict = verdicts[1]
+      local reason = "judged A vs B: " .. verdicts[1]
+      if swap then
+        if verdicts[2] ~= verdicts[1] then verdict = "tie" end
+        reason = string.format("A-first order: %s; B-first order (flipped back): %s; verdict %s",
+          verdicts[1], verdicts[2], verdict)
+      end
+      return { score = PAIR_SCORE[verdict], status = "ok", reason = reason, verdict = verdict,
+        detail = { orders = json.array(verdicts) } }
+    end,
+  }
+end
+
+return judge
