@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,97 @@ static int core_sleep(lua_State *L) {
   if (!timer) return luaL_error(L, "srm.sleep: out of memory");
   srm_task_wait(t, sleep_cancel, timer);
   return lua_yield(L, 0);
+}
+
+/* ---- events: one task waits until another signals (single-flight model calls) ---- */
+
+#define EVENT_MT "srm.event"
+
+struct event_waiter {
+  struct srm_task *task;
+  struct event_waiter *next;
+};
+
+struct event {
+  int signaled;
+  int value_ref; /* the signaled value, in the registry */
+  struct event_waiter *waiters;
+};
+
+static void event_unlink(struct event *ev, struct srm_task *t) {
+  for (struct event_waiter **p = &ev->waiters; *p; p = &(*p)->next) {
+    if ((*p)->task == t) {
+      struct event_waiter *w = *p;
+      *p = w->next;
+      free(w);
+      return;
+    }
+  }
+}
+
+static void event_cancel(struct srm_task *t, void *data) {
+  event_unlink(data, t);
+}
+
+/* core.event() -> event: a one-shot event (signal once, any number of waiters) */
+static int core_event(lua_State *L) {
+  struct event *ev = lua_newuserdatauv(L, sizeof *ev, 0);
+  memset(ev, 0, sizeof *ev);
+  ev->value_ref = LUA_NOREF;
+  luaL_setmetatable(L, EVENT_MT);
+  return 1;
+}
+
+/*
+** core.wait(event) -> value
+** Returns the signaled value at once, or parks the calling task until core.signal.
+*/
+static int core_wait(lua_State *L) {
+  struct event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  if (ev->signaled) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ev->value_ref);
+    return 1;
+  }
+  struct srm_task *t = srm_task_current(L);
+  if (!t) return luaL_error(L, "srm.core.wait: only a task can wait");
+  struct event_waiter *w = malloc(sizeof *w);
+  if (!w) return luaL_error(L, "srm.core.wait: out of memory");
+  w->task = t;
+  w->next = ev->waiters;
+  ev->waiters = w;
+  srm_task_wait(t, event_cancel, ev);
+  return lua_yield(L, 0);
+}
+
+/* core.signal(event, value): wakes every waiter with value; later waits return it at once */
+static int core_signal(lua_State *L) {
+  struct event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  luaL_checkany(L, 2);
+  if (ev->signaled) return luaL_error(L, "srm.core.signal: the event was already signaled");
+  ev->signaled = 1;
+  lua_pushvalue(L, 2);
+  ev->value_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  while (ev->waiters) {
+    struct event_waiter *w = ev->waiters;
+    ev->waiters = w->next;
+    lua_pushvalue(L, 2);
+    lua_xmove(L, w->task->co, 1);
+    srm_task_wake(w->task, 1);
+    free(w);
+  }
+  return 0;
+}
+
+static int event_gc(lua_State *L) {
+  struct event *ev = luaL_checkudata(L, 1, EVENT_MT);
+  luaL_unref(L, LUA_REGISTRYINDEX, ev->value_ref);
+  ev->value_ref = LUA_NOREF;
+  while (ev->waiters) { /* cannot happen while a waiter's cancel holds a pointer, but be safe */
+    struct event_waiter *w = ev->waiters;
+    ev->waiters = w->next;
+    free(w);
+  }
+  return 0;
 }
 
 /* core.now() -> seconds on a monotonic clock */
@@ -118,16 +210,21 @@ static int core_in_task(lua_State *L) {
 }
 
 static const luaL_Reg core_funcs[] = {
-    {"sleep", core_sleep},
-    {"now", core_now},
-    {"sha256", core_sha256},
-    {"read_file", core_read_file},
-    {"stderr", core_stderr},
-    {"in_task", core_in_task},
-    {NULL, NULL},
+    {"sleep", core_sleep},   {"now", core_now},
+    {"sha256", core_sha256}, {"read_file", core_read_file},
+    {"stderr", core_stderr}, {"in_task", core_in_task},
+    {"event", core_event},   {"wait", core_wait},
+    {"signal", core_signal}, {NULL, NULL},
 };
 
 int luaopen_srm_core(lua_State *L) {
+  if (luaL_newmetatable(L, EVENT_MT)) {
+    lua_pushcfunction(L, event_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, EVENT_MT);
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
   luaL_newlib(L, core_funcs);
   lua_pushliteral(L, SRM_VERSION);
   lua_setfield(L, -2, "version");

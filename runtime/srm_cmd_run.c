@@ -403,6 +403,15 @@ static void emit_row(void *ud, const char *row, size_t len) {
   if (srm_output_add(&r->out, row, len) != 0) set_fatal(r, r->out.error);
 }
 
+/* Tells srm.llm that a stopped record's in-flight calls have no owner any more. */
+static void abandon_calls(struct run *r, lua_State *co) {
+  lua_State *L = r->h.L;
+  srm_skill_push_runner_fn(&r->h, &r->sk, "abandon");
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  if (srm_host_pcall(L, 1, 0) != LUA_OK) lua_pop(L, 1);
+}
+
 static void record_done(struct srm_task *t, enum srm_task_end end, void *ud) {
   struct record_slot *slot = ud;
   struct run *r = slot->run;
@@ -421,6 +430,7 @@ static void record_done(struct srm_task *t, enum srm_task_end end, void *ud) {
     lua_pushnil(L);
     lua_pushnil(L);
   } else if (end == SRM_TASK_KILLED) {
+    abandon_calls(r, t->co);
     lua_pushnil(L);
     lua_pushstring(L, srm_kill_name(t->kill));
     lua_pushnil(L);

@@ -18,6 +18,7 @@ static const luaL_Reg c_modules[] = {
     {"srm.text", luaopen_srm_text},
     {"srm.json", luaopen_srm_json},
     {"srm.transport", luaopen_srm_transport},
+    {"srm.cache", luaopen_srm_cache},
     {NULL, NULL},
 };
 /* clang-format on */

@@ -9,5 +9,6 @@ int luaopen_srm_re(lua_State *L);
 int luaopen_srm_text(lua_State *L);
 int luaopen_srm_json(lua_State *L);
 int luaopen_srm_transport(lua_State *L);
+int luaopen_srm_cache(lua_State *L);
 
 #endif

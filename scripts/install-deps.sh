@@ -6,8 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson lua-cjson-dev
-  libcurl4-openssl-dev libpcre2-dev libutf8proc-dev libssl-dev
-  check libsubunit-dev clang-format
+  libcurl4-openssl-dev libpcre2-dev libutf8proc-dev libssl-dev libsqlite3-dev
+  check libsubunit-dev clang-format libmicrohttpd-dev
 )
 
 missing=()

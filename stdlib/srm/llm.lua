@@ -19,8 +19,43 @@ local config = {
   timeout = 120,
   retries = 3,
   chat_template_kwargs = nil, -- e.g. {enable_thinking = false} for Qwen-style servers
-  cache = nil,                -- {get = fn(key) -> body|nil, put = fn(key, body)}
+  cache_path = nil,           -- SQLite reply cache, opened on first use
 }
+local cache_handle = nil
+local cache_failed = false
+
+-- The reply cache, opened lazily (a rule-only run never creates the file).
+local function cache()
+  if cache_handle or cache_failed or not config.cache_path then return cache_handle end
+  local c, err = require("srm.cache").open(config.cache_path)
+  if not c then
+    cache_failed = true
+    core.stderr("srm: " .. err .. "; continuing without a cache\n")
+    return nil
+  end
+  cache_handle = c
+  return c
+end
+
+-- Requests being sent right now, by cache key: an identical request waits for that reply
+-- instead of going out again (single flight).
+local in_flight = {}
+-- coroutine -> keys it is sending, so a record stopped mid-call (deadline) releases them
+local owned = setmetatable({}, { __mode = "k" })
+
+-- llm.abandon(co): the host calls this when it stops a record; identical requests waiting on
+-- its calls are told to send their own.
+function llm.abandon(co)
+  for _, key in ipairs(owned[co] or {}) do
+    local ev = in_flight[key]
+    if ev then
+      in_flight[key] = nil
+      core.signal(ev, { error = "the record that was sending this request was stopped",
+        code = "CANCELLED" })
+    end
+  end
+  owned[co] = nil
+end
 local dropped_template_kwargs = false -- a server refused chat_template_kwargs once: stop sending
 
 local totals = { llm_calls = 0, prompt_tokens = 0, completion_tokens = 0, cache_hits = 0, retries = 0 }
@@ -56,7 +91,7 @@ local CONFIG_SCHEMA = {
   endpoints = "table", api_key = "string?", model = "string?", max_inflight = "integer?",
   per_endpoint = "integer?", connect_timeout = "number?", max_response = "integer?",
   max_request = "integer?", rpm = "number?", tpm = "number?", timeout = "number?",
-  retries = "integer?", chat_template_kwargs = "table?", cache = "table?",
+  retries = "integer?", chat_template_kwargs = "table?", cache = "string?",
 }
 
 -- llm.configure{endpoints=, api_key=, model=, ...}: host-only (hidden from skills).
@@ -71,9 +106,11 @@ function llm.configure(c)
   config.timeout = c.timeout or config.timeout
   config.retries = c.retries or config.retries
   config.chat_template_kwargs = c.chat_template_kwargs
-  config.cache = c.cache
+  config.cache_path = c.cache
   return true
 end
+
+function llm.cache_stats() return cache_handle and cache_handle:stats() or nil end
 
 function llm.totals() return totals end
 function llm.stats() return transport.stats() end
@@ -166,35 +203,40 @@ local function names_template_kwargs(result)
     and result.body:find("chat_template_kwargs", 1, true) ~= nil
 end
 
--- Sends the bodies (those not answered from the cache) in one yield; returns results in order.
+-- Sends the bodies (those not answered from the cache or by an identical request already in
+-- flight) in one yield; returns replies in order.
 local function send(bodies, timeouts, retries)
-  local rec = records[coroutine.running()]
+  local co = coroutine.running()
+  local rec = records[co]
   local sticky = rec and rec.sticky or 0
-  local results, pending, keys = {}, {}, {}
-  local cache = config.cache
+  local results, pending, keys, follow = {}, {}, {}, {}
   if rec and rec.canned then
-    cache = nil
     for i = 1, #bodies do results[i] = canned_reply(rec) end
   else
-    for _, body in ipairs(bodies) do
+    local c = cache()
+    for i, body in ipairs(bodies) do
       if not body.model then
         error("srm.llm.chat: no model given (pass model= or set SRM_MODEL / --model)", 3)
       end
-    end
-  end
-  for i, body in ipairs(bodies) do
-    if config.chat_template_kwargs and not dropped_template_kwargs then
-      body.chat_template_kwargs = config.chat_template_kwargs
-    end
-    if cache then
+      if config.chat_template_kwargs and not dropped_template_kwargs then
+        body.chat_template_kwargs = config.chat_template_kwargs
+      end
       keys[i] = cache_key(body)
-      local hit = cache.get(keys[i])
-      if hit then results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 } end
-    end
-    if not results[i] then
-      pending[#pending + 1] = i
+      local hit = c and c:get(keys[i])
+      if hit then
+        results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
+      elseif in_flight[keys[i]] then
+        follow[i] = in_flight[keys[i]]
+      else
+        in_flight[keys[i]] = core.event()
+        owned[co] = owned[co] or {}
+        table.insert(owned[co], keys[i])
+        pending[#pending + 1] = i
+      end
     end
   end
+  local own = {}
+  for _, i in ipairs(pending) do own[#own + 1] = i end
   -- Up to two rounds: the second re-sends replies that were not JSON (a truncated or garbled
   -- body is usually transient) and requests refused for chat_template_kwargs.
   for round = 1, 2 do
@@ -204,11 +246,18 @@ local function send(bodies, timeouts, retries)
       reqs[j] = { path = config.path, body = json.encode(bodies[i]), timeout = timeouts[i],
         retries = round == 1 and retries[i] or 0 }
     end
-    local out = transport.post(reqs, sticky)
+    local ok, out = pcall(transport.post, reqs, sticky)
+    if not ok then -- release the followers before re-raising (no endpoint configured, ...)
+      for _, i in ipairs(own) do
+        core.signal(in_flight[keys[i]], { error = tostring(out), code = "CONFIG" })
+        in_flight[keys[i]] = nil
+      end
+      error(out, 0)
+    end
     local again = {}
     for j, i in ipairs(pending) do
       local r = out[j]
-      if r.attempts and results[i] then r.attempts = r.attempts + results[i].attempts end
+      if results[i] and results[i].attempts then r.attempts = r.attempts + results[i].attempts end
       results[i] = r
       if round == 1 and names_template_kwargs(r) and bodies[i].chat_template_kwargs then
         dropped_template_kwargs = true
@@ -220,12 +269,39 @@ local function send(bodies, timeouts, retries)
     end
     pending = again
   end
+  local c = not (rec and rec.canned) and cache() or nil
+  for _, i in ipairs(own) do
+    local r = results[i]
+    if c and not r.error and type(json.decode(r.body)) == "table" then c:put(keys[i], r.body) end
+    core.signal(in_flight[keys[i]], r)
+    in_flight[keys[i]] = nil
+  end
+  owned[co] = nil
+  local orphans = {}
+  for i, ev in pairs(follow) do
+    local r = core.wait(ev)
+    if r.code == "CANCELLED" then
+      orphans[#orphans + 1] = i
+    else
+      results[i] = { body = r.body, error = r.error, code = r.code, status = r.status,
+        endpoint = r.endpoint, attempts = 0, latency_ms = 0, cached = not r.error }
+    end
+  end
+  if #orphans > 0 then -- the record we followed was stopped: send these ourselves
+    local b, t, n = {}, {}, {}
+    for j, i in ipairs(orphans) do b[j], t[j], n[j] = bodies[i], timeouts[i], retries[i] end
+    local again = send(b, t, n)
+    for j, i in ipairs(orphans) do results[i] = { reply = again[j] } end
+  end
   local replies = {}
   for i = 1, #bodies do
-    local reply, msg, code = parse(results[i])
-    if reply and cache and not results[i].cached then cache.put(keys[i], results[i].body) end
-    account(rec, reply, results[i].attempts)
-    replies[i] = reply and reply or { error = msg, code = code }
+    if results[i].reply then -- already parsed and accounted by the nested send
+      replies[i] = results[i].reply
+    else
+      local reply, msg, code = parse(results[i])
+      account(rec, reply, results[i].attempts)
+      replies[i] = reply and reply or { error = msg, code = code }
+    end
   end
   return replies
 end

@@ -214,6 +214,11 @@ end
 
 M.evaluate = function(skill, record) return evaluate.evaluate(skill, record, skill.ctx) end
 
+-- abandon(co): a record's task was stopped; release the model calls it was sending.
+function M.abandon(co)
+  require("srm.llm").abandon(co)
+end
+
 -- configure_llm{endpoints=, api_key=, model=, ...}: model-call settings from the command line
 -- and environment (see srm.llm.configure). The key stays in memory; it is never printed.
 function M.configure_llm(c)

@@ -44,7 +44,7 @@ end
 -- (srm.re.set_limits would lift the regex limits for every record).
 local HIDDEN = {
   ["srm.re"] = { set_limits = true },
-  ["srm.llm"] = { configure = true, track = true },
+  ["srm.llm"] = { configure = true, track = true, abandon = true },
 }
 local hidden_of = setmetatable({}, { __mode = "k" }) -- module table -> hidden names
 

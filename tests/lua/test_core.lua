@@ -24,4 +24,12 @@ T.case("read_file enforces its size cap", function()
   T.truthy(err:find("larger than", 1, true), "message says why")
 end)
 
+T.case("event: a wait returns the signaled value, at once after the signal", function()
+  local ev = core.event()
+  T.raises(function() core.signal(ev) end, "bad argument")
+  core.signal(ev, "v")
+  T.eq(core.wait(ev), "v")
+  T.raises(function() core.signal(ev, "again") end, "already signaled")
+end)
+
 T.done()
