@@ -49,8 +49,8 @@ static int cache_open(lua_State *L) {
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(c->db, "SELECT body FROM replies WHERE key = ?1", -1, &c->get, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO replies (key, body) VALUES (?1, ?2)",
-                            -1, &c->put, NULL);
+    rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO replies (key, body) VALUES (?1, ?2)", -1,
+                            &c->put, NULL);
   if (rc != SQLITE_OK) {
     lua_pushnil(L);
     lua_pushfstring(L, "cannot open the reply cache %s: %s", path,
@@ -125,11 +125,8 @@ static int cache_close(lua_State *L) {
 }
 
 static const luaL_Reg cache_methods[] = {
-    {"get", cache_get},
-    {"put", cache_put},
-    {"stats", cache_stats},
-    {"close", cache_close},
-    {NULL, NULL},
+    {"get", cache_get},     {"put", cache_put}, {"stats", cache_stats},
+    {"close", cache_close}, {NULL, NULL},
 };
 
 static const luaL_Reg cache_funcs[] = {
