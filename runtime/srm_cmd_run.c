@@ -50,6 +50,8 @@ struct run_opts {
   long per_endpoint;
   double rpm, tpm;
   int disable_thinking;
+  const char *cache; /* NULL: default next to OUT */
+  int no_cache;
 };
 
 static const char *const STATUSES[] = {
@@ -134,7 +136,9 @@ static void run_usage(FILE *f) {
       "      --llm-retries N       retries per call after the first attempt (default 3)\n"
       "      --per-endpoint N      in-flight cap per endpoint (default: -j)\n"
       "      --rpm N, --tpm N      request / token rate limits per minute (default: none)\n"
-      "      --disable-thinking    send chat_template_kwargs {enable_thinking: false}\n",
+      "      --disable-thinking    send chat_template_kwargs {enable_thinking: false}\n"
+      "      --cache PATH          reply cache (SQLite); default: srm-cache.sqlite next to OUT\n"
+      "      --no-cache            neither read nor write the reply cache\n",
       f);
 }
 
@@ -184,6 +188,8 @@ enum {
   OPT_RPM,
   OPT_TPM,
   OPT_DISABLE_THINKING,
+  OPT_CACHE,
+  OPT_NO_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -211,6 +217,8 @@ static const struct option long_opts[] = {
     {"rpm", required_argument, 0, OPT_RPM},
     {"tpm", required_argument, 0, OPT_TPM},
     {"disable-thinking", no_argument, 0, OPT_DISABLE_THINKING},
+    {"cache", required_argument, 0, OPT_CACHE},
+    {"no-cache", no_argument, 0, OPT_NO_CACHE},
     {0, 0, 0, 0},
 };
 
@@ -328,6 +336,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o) {
       break;
     case OPT_DISABLE_THINKING:
       o->disable_thinking = 1;
+      break;
+    case OPT_CACHE:
+      o->cache = optarg;
+      break;
+    case OPT_NO_CACHE:
+      o->no_cache = 1;
       break;
     case ':':
       fprintf(stderr, "srm run: option %s needs a value\n", argv[optind - 1]);
@@ -705,6 +719,19 @@ static int configure_llm(struct run *r) {
   if (o->tpm > 0) {
     lua_pushnumber(L, o->tpm);
     lua_setfield(L, -2, "tpm");
+  }
+  if (!o->no_cache && (o->cache || (o->out && strcmp(o->out, "-") != 0))) {
+    const char *slash = o->cache ? NULL : strrchr(o->out, '/');
+    if (o->cache)
+      lua_pushstring(L, o->cache);
+    else if (slash) /* next to the output file */
+    {
+      lua_pushlstring(L, o->out, (size_t)(slash - o->out));
+      lua_pushliteral(L, "/srm-cache.sqlite");
+      lua_concat(L, 2);
+    } else
+      lua_pushliteral(L, "srm-cache.sqlite");
+    lua_setfield(L, -2, "cache");
   }
   if (o->disable_thinking) {
     lua_createtable(L, 0, 1);
