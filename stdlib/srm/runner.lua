@@ -225,16 +225,16 @@ function M.configure_llm(c)
   return require("srm.llm").configure(c)
 end
 
--- llm_summary() -> "llm: N calls, ..." or nil when no call was made
-function M.llm_summary()
+-- llm_totals() -> {llm_calls, cache_hits, prompt_tokens, completion_tokens, retries,
+--   attempts, failures, peak_inflight}: this state's model-call totals (summed by the host)
+function M.llm_totals()
   local llm = require "srm.llm"
-  local t = llm.totals()
-  if t.llm_calls == 0 then return nil end
-  local s = llm.stats()
-  return string.format("llm: %d calls (%d cached), %d HTTP attempts, %d retries, %d failed; "
-    .. "tokens: %d prompt, %d completion; peak %d in flight",
-    t.llm_calls, t.cache_hits, s.attempts, s.retries, s.failures, t.prompt_tokens,
-    t.completion_tokens, s.peak_inflight)
+  local t, s = llm.totals(), llm.stats()
+  return {
+    llm_calls = t.llm_calls, cache_hits = t.cache_hits, prompt_tokens = t.prompt_tokens,
+    completion_tokens = t.completion_tokens, retries = s.retries, attempts = s.attempts,
+    failures = s.failures, peak_inflight = s.peak_inflight,
+  }
 end
 
 ---------------------------------------------------------------------------------------------

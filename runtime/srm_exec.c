@@ -1,0 +1,221 @@
+/* srm: the record executor (see srm_exec.h). */
+#include "srm_exec.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct record_slot {
+  struct srm_exec *e;
+  uint64_t seq;
+  int id_ref;
+  double started;
+};
+
+static void set_fatal(struct srm_exec *e, const char *msg) {
+  if (e->fatal) return;
+  e->fatal = 1;
+  snprintf(e->fatal_msg, sizeof e->fatal_msg, "%s", msg);
+}
+
+static int runner_ref(struct srm_exec *e, const char *name) {
+  srm_skill_push_runner_fn(&e->h, &e->sk, name);
+  return luaL_ref(e->h.L, LUA_REGISTRYINDEX);
+}
+
+int srm_exec_open(struct srm_exec *e, const struct run_opts *o, srm_row_fn on_row, void *ud,
+                  char *err, size_t errlen) {
+  memset(e, 0, sizeof *e);
+  e->on_row = on_row;
+  e->ud = ud;
+  e->limits.max_instructions = o->max_instructions;
+  e->limits.timeout_s = o->timeout_s;
+  e->prepare_ref = e->evaluate_ref = e->finish_ref = e->input_error_ref = LUA_NOREF;
+  if (srm_host_open(&e->h, o->max_memory, o->stdlib_dir, err, errlen) != 0) return SRM_EXIT_FAILURE;
+  if (srm_run_configure_llm(e->h.L, o) != 0) {
+    snprintf(err, errlen, "cannot configure model calls");
+    return SRM_EXIT_USAGE;
+  }
+  enum srm_load_result lr =
+      srm_skill_load(&e->h, o->skill, o->settings, o->nsettings, &e->limits, &e->sk, err, errlen);
+  if (lr != SRM_LOAD_OK) return lr == SRM_LOAD_USAGE ? SRM_EXIT_USAGE : SRM_EXIT_SKILL;
+  e->prepare_ref = runner_ref(e, "prepare");
+  e->evaluate_ref = runner_ref(e, "evaluate");
+  e->finish_ref = runner_ref(e, "finish");
+  e->input_error_ref = runner_ref(e, "input_error");
+  return SRM_EXIT_OK;
+}
+
+void srm_exec_close(struct srm_exec *e) {
+  srm_host_close(&e->h); /* drains running tasks first */
+}
+
+/* Hands the string at the top of the stack (or "no row" for nil) to on_row; pops it. */
+static void deliver_top(struct srm_exec *e, uint64_t seq, const char *status, int has_score,
+                        double score) {
+  lua_State *L = e->h.L;
+  char *copy = NULL;
+  size_t len = 0;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, -1, &len);
+    copy = malloc(len + 1);
+    if (!copy) {
+      set_fatal(e, "out of memory storing a row");
+      lua_pop(L, 1);
+      return;
+    }
+    memcpy(copy, s, len + 1);
+  }
+  lua_pop(L, 1);
+  e->on_row(e->ud, seq, copy, len, copy ? status : NULL, has_score, score);
+}
+
+/* Tells srm.llm that a stopped record's in-flight calls have no owner any more. */
+static void abandon_calls(struct srm_exec *e, lua_State *co) {
+  lua_State *L = e->h.L;
+  srm_skill_push_runner_fn(&e->h, &e->sk, "abandon");
+  lua_pushthread(co);
+  lua_xmove(co, L, 1);
+  if (srm_host_pcall(L, 1, 0) != LUA_OK) lua_pop(L, 1);
+}
+
+static void record_done(struct srm_task *t, enum srm_task_end end, void *ud) {
+  struct record_slot *slot = ud;
+  struct srm_exec *e = slot->e;
+  lua_State *L = e->h.L;
+  double latency_ms = (srm_now() - slot->started) * 1000.0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->finish_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, slot->id_ref);
+  if (end == SRM_TASK_RETURNED) {
+    if (lua_gettop(t->co) >= 1) {
+      lua_settop(t->co, 1);
+      lua_xmove(t->co, L, 1); /* the evaluator's result */
+    } else {
+      lua_pushnil(L);
+    }
+    lua_pushnil(L);
+    lua_pushnil(L);
+  } else if (end == SRM_TASK_KILLED) {
+    abandon_calls(e, t->co);
+    lua_pushnil(L);
+    lua_pushstring(L, srm_kill_name(t->kill));
+    lua_pushnil(L);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_xmove(t->co, L, 1); /* the error */
+  }
+  lua_pushnumber(L, latency_ms);
+  if (srm_host_pcall(L, 6, 3) != LUA_OK) { /* row, status, score */
+    char msg[600];
+    snprintf(msg, sizeof msg, "internal error building a row: %s", lua_tostring(L, -1));
+    set_fatal(e, msg);
+    lua_pop(L, 1);
+  } else {
+    char status[32];
+    snprintf(status, sizeof status, "%s", lua_tostring(L, -2) ? lua_tostring(L, -2) : "?");
+    int has_score = lua_isnumber(L, -1);
+    double score = lua_tonumber(L, -1);
+    lua_pop(L, 2);
+    deliver_top(e, slot->seq, status, has_score, score);
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, slot->id_ref);
+  free(slot);
+  e->inflight--;
+}
+
+void srm_exec_reject(struct srm_exec *e, uint64_t seq, uint64_t lineno, const char *reason) {
+  lua_State *L = e->h.L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->input_error_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
+  lua_pushinteger(L, (lua_Integer)lineno);
+  lua_pushstring(L, reason);
+  if (srm_host_pcall(L, 3, 1) != LUA_OK) {
+    set_fatal(e, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return;
+  }
+  deliver_top(e, seq, "input_error", 0, 0);
+}
+
+enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line, size_t len,
+                              uint64_t lineno, int start) {
+  lua_State *L = e->h.L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->prepare_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
+  lua_pushlstring(L, line, len);
+  lua_pushinteger(L, (lua_Integer)lineno);
+  if (srm_host_pcall(L, 3, 3) != LUA_OK) { /* kind, a, b */
+    char msg[600];
+    snprintf(msg, sizeof msg, "internal error reading line %llu: %s", (unsigned long long)lineno,
+             lua_tostring(L, -1));
+    set_fatal(e, msg);
+    lua_pop(L, 1);
+    return SRM_PREP_FAILED;
+  }
+  const char *kind = lua_tostring(L, -3);
+  if (kind && strcmp(kind, "record") == 0) {
+    if (!start) {
+      lua_pop(L, 3);
+      return SRM_PREP_RECORD;
+    }
+    struct record_slot *slot = malloc(sizeof *slot);
+    if (!slot) {
+      set_fatal(e, "out of memory starting a record");
+      lua_pop(L, 3);
+      return SRM_PREP_FAILED;
+    }
+    slot->e = e;
+    slot->seq = seq;
+    slot->started = srm_now();
+    slot->id_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kind, record */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->evaluate_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
+    lua_rotate(L, -3, 2); /* kind, evaluate, skill, record */
+    e->inflight++;
+    if (!srm_task_spawn(e->h.sched, 2, &e->limits, record_done, slot)) {
+      luaL_unref(L, LUA_REGISTRYINDEX, slot->id_ref);
+      free(slot);
+      e->inflight--;
+      set_fatal(e, "out of memory starting a record");
+    }
+    lua_pop(L, 1);
+    return SRM_PREP_RECORD;
+  }
+  if (kind && strcmp(kind, "row") == 0) {
+    lua_pop(L, 1); /* kind, row */
+    deliver_top(e, seq, "input_error", 0, 0);
+    lua_pop(L, 1);
+    return SRM_PREP_ROW;
+  }
+  lua_pop(L, 3); /* "skip": the id is already in OUT */
+  e->on_row(e->ud, seq, NULL, 0, NULL, 0, 0);
+  return SRM_PREP_SKIP;
+}
+
+static double field(lua_State *L, const char *k) {
+  lua_getfield(L, -1, k);
+  double v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+void srm_exec_llm_totals(struct srm_exec *e, struct srm_llm_totals *t) {
+  lua_State *L = e->h.L;
+  memset(t, 0, sizeof *t);
+  srm_skill_push_runner_fn(&e->h, &e->sk, "llm_totals");
+  if (srm_host_pcall(L, 0, 1) != LUA_OK || !lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  t->calls = field(L, "llm_calls");
+  t->cached = field(L, "cache_hits");
+  t->attempts = field(L, "attempts");
+  t->retries = field(L, "retries");
+  t->failed = field(L, "failures");
+  t->prompt_tokens = field(L, "prompt_tokens");
+  t->completion_tokens = field(L, "completion_tokens");
+  t->peak = field(L, "peak_inflight");
+  lua_pop(L, 1);
+}

@@ -1,0 +1,57 @@
+/* srm: the options of `srm run` (parsed once, read-only afterwards: worker threads share
+** them) and the model-call configuration they imply. */
+#ifndef SRM_RUN_OPTS_H
+#define SRM_RUN_OPTS_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "srm_skill.h"
+
+#define MAX_SETTINGS 64
+#define MAX_RUN_ENDPOINTS 32
+
+struct run_opts {
+  const char *skill;
+  const char *data;
+  const char *out;
+  const char *stdlib_dir;
+  int resume;
+  int retry_failed;
+  int overwrite;
+  int progress;
+  int64_t limit;
+  struct srm_setting settings[MAX_SETTINGS];
+  int nsettings;
+  double max_error_rate; /* < 0: no limit */
+  long concurrency;
+  double timeout_s;
+  long max_instructions;
+  size_t max_memory;
+  size_t line_cap;
+  double log_every;
+  /* model calls */
+  const char *endpoints[MAX_RUN_ENDPOINTS];
+  int nendpoints;
+  const char *model;
+  double llm_timeout;
+  long llm_retries;
+  long per_endpoint;
+  double rpm, tpm;
+  int disable_thinking;
+  const char *cache; /* NULL: default next to OUT */
+  int no_cache;
+  long workers; /* event-loop threads; 1 = everything on the main thread */
+};
+
+void srm_run_usage(FILE *f);
+/* Returns 0, 1 for --help, or -1 on a usage error (already reported on stderr). */
+int srm_run_parse(int argc, char **argv, struct run_opts *o);
+/* Calls srm.llm's configure in L with the model-call settings: flags first, then SRM_BASE_URLS
+** and SRM_MODEL; the key only ever comes from SRM_API_KEY and stays in memory. Returns 0 or -1
+** (message on stderr). */
+int srm_run_configure_llm(lua_State *L, const struct run_opts *o);
+
+#endif

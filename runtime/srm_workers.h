@@ -1,0 +1,27 @@
+/* srm: --workers N. Each worker thread owns a record executor (its own Lua state, event loop
+** and curl multi handle); nothing Lua crosses threads. The main thread reads and prepares lines,
+** hands record lines to the least-loaded worker, and collects encoded rows back, which it
+** orders and writes as in the single-threaded path. Rows are identical for any N. */
+#ifndef SRM_WORKERS_H
+#define SRM_WORKERS_H
+
+#include "srm_exec.h"
+
+struct srm_workers;
+
+/* Starts n workers; each loads the skill. Returns NULL with a message on failure. */
+struct srm_workers *srm_workers_start(int n, const struct run_opts *o, char *err, size_t errlen);
+/* Queues one record line (copied) for a worker. Returns 0, or -1 when out of memory. */
+int srm_workers_submit(struct srm_workers *w, uint64_t seq, uint64_t lineno, const char *line,
+                       size_t len);
+/* Delivers the rows finished so far to fn (on the calling thread), waiting up to wait_s for the
+** first one. Returns how many were delivered. */
+size_t srm_workers_collect(struct srm_workers *w, srm_row_fn fn, void *ud, double wait_s);
+/* Records submitted and not yet collected. */
+size_t srm_workers_pending(const struct srm_workers *w);
+/* A worker's fatal error (its message), or NULL. */
+const char *srm_workers_error(struct srm_workers *w);
+/* Lets the workers finish what they hold, joins them, adds their model-call totals to t. */
+void srm_workers_stop(struct srm_workers *w, struct srm_llm_totals *t);
+
+#endif
