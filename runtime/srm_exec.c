@@ -1,6 +1,8 @@
 /* srm: the record executor (see srm_exec.h). */
 #include "srm_exec.h"
 
+#include "srm_cmd.h"
+
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
