@@ -120,7 +120,10 @@ static int feed_one(struct run *r) {
     srm_exec_reject(&r->e, seq, line.lineno, reason);
   } else if (!r->workers) {
     srm_exec_submit(&r->e, seq, line.data, line.len, line.lineno, 1);
-  } else if (srm_exec_submit(&r->e, seq, line.data, line.len, line.lineno, 0) == SRM_PREP_RECORD) {
+  } else if (!r->o->resume ||
+             srm_exec_submit(&r->e, seq, line.data, line.len, line.lineno, 0) == SRM_PREP_RECORD) {
+    /* Only --resume needs the id here (to skip rows already written); otherwise the worker
+    ** prepares the line itself, input errors included, and the main thread stays light. */
     if (srm_workers_submit(r->workers, seq, line.lineno, line.data, line.len) != 0)
       set_fatal(r, "out of memory handing a record to a worker");
   }

@@ -205,6 +205,7 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   struct worker *best = &p->w[0];
   for (int i = 1; i < p->n; i++)
     if (p->w[i].assigned < best->assigned) best = &p->w[i];
+  int was_empty = best->head == NULL;
   if (best->tail)
     best->tail->next = j;
   else
@@ -214,7 +215,8 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   best->assigned++;
   p->pending++;
   pthread_mutex_unlock(&p->lock);
-  curl_multi_wakeup(srm_sched_multi(best->e.h.sched));
+  /* A worker drains its whole inbox each turn, so only an empty one may have it asleep. */
+  if (was_empty) curl_multi_wakeup(srm_sched_multi(best->e.h.sched));
   return 0;
 }
 
