@@ -1,0 +1,158 @@
+-- srm.llm against srm-mock: replies, tool calls, retries, Retry-After, fail-fast 4xx, timeouts,
+-- size caps, malformed replies, batches, single flight, and no handles or refs left behind.
+local T = dofile("tests/lua/testlib.lua")
+local M = dofile("tests/lua/mocklib.lua")
+M.require_mock()
+local llm = require "srm.llm"
+local transport = require "srm.transport"
+local core = require "srm.core"
+
+local mock <close> = M.start { latency_ms = 5 }
+
+local function configure(extra)
+  local c = { endpoints = { mock.url }, model = "mock", timeout = 2, retries = 3,
+    max_response = 1 << 20 }
+  for k, v in pairs(extra or {}) do c[k] = v end
+  llm.configure(c)
+end
+configure()
+
+-- Live registry references (luaL_unref leaves an integer free-list link in a freed slot).
+local function registry_size()
+  local n = 0
+  for _, v in pairs(debug.getregistry()) do
+    if type(v) ~= "number" then n = n + 1 end
+  end
+  return n
+end
+
+local function user(text) return { { role = "user", content = text } } end
+
+-- Warm up first-use state (module caches, scratch buffers) so the registry counts compare
+-- like with like.
+assert(llm.chat { messages = user("warm up") })
+
+-- Every case must leave no easy handle, no request in flight and no new registry entry.
+local function clean_case(name, fn)
+  T.case(name, function()
+    collectgarbage()
+    local before = registry_size()
+    fn()
+    local s = transport.stats()
+    T.eq(s.live_handles, 0, "easy handles left")
+    T.eq(s.inflight, 0, "requests in flight left")
+    collectgarbage()
+    T.eq(registry_size(), before, "registry entries left")
+  end)
+end
+
+clean_case("a plain reply is parsed with usage and endpoint", function()
+  local r = assert(llm.chat { messages = user("hello [[mock:reply=hi there]]") })
+  T.eq(r.content, "hi there")
+  T.eq(r.finish_reason, "stop")
+  T.truthy(r.usage.prompt_tokens > 0, "prompt tokens")
+  T.eq(r.endpoint, mock.url)
+  T.eq(r.cached, false)
+end)
+
+clean_case("tool calls come back as a list", function()
+  local r = assert(llm.chat { messages = user('[[mock:tool_call=lookup:{"q":"x"}]]'),
+    tools = { { type = "function", ["function"] = { name = "lookup", parameters = { type = "object" } } } } })
+  T.eq(r.finish_reason, "tool_calls")
+  T.eq(r.tool_calls[1]["function"].name, "lookup")
+  T.eq(r.tool_calls[1]["function"].arguments, '{"q":"x"}')
+end)
+
+clean_case("the request carries exactly the given fields", function()
+  local r = assert(llm.chat { messages = user("[[mock:echo=body]]"), temperature = 0.5, seed = 7,
+    max_tokens = 9, extra = { top_k = 3 } })
+  local body = require("srm.json").decode(r.content)
+  T.eq(body.temperature, 0.5)
+  T.eq(body.seed, 7)
+  T.eq(body.max_tokens, 9)
+  T.eq(body.top_k, 3)
+  T.eq(body.model, "mock")
+  T.eq(body.chat_template_kwargs, nil, "not sent unless configured")
+end)
+
+clean_case("5xx is retried until it succeeds", function()
+  local before = transport.stats().retries
+  local r = assert(llm.chat { messages = user("x [[mock:fail_first=2]] " .. core.now()) })
+  T.eq(r.content, '{"score": 4, "reason": "ok"}')
+  T.eq(transport.stats().retries - before, 2, "two retries")
+end)
+
+clean_case("429 waits for Retry-After", function()
+  local t0 = core.now()
+  local r, err, code = llm.chat { messages = user("[[mock:status=429,retry_after=1]]"), retries = 1 }
+  T.eq(r, nil)
+  T.eq(code, "HTTP_429")
+  T.truthy(err:find("2 attempts", 1, true), err)
+  T.truthy(core.now() - t0 >= 0.95, "waited the Retry-After second")
+end)
+
+clean_case("400 fails fast, without retries", function()
+  local before = transport.stats().attempts
+  local r, _, code = llm.chat { messages = user("[[mock:status=400]]") }
+  T.eq(r, nil)
+  T.eq(code, "HTTP_4XX")
+  T.eq(transport.stats().attempts - before, 1, "one attempt")
+end)
+
+clean_case("a stalled server times out per attempt, bounded", function()
+  local t0 = core.now()
+  local r, _, code = llm.chat { messages = user("[[mock:stall=5000]]"), timeout = 0.3, retries = 1 }
+  T.eq(r, nil)
+  T.eq(code, "TIMEOUT")
+  T.truthy(core.now() - t0 < 3, "bounded by the attempts")
+end)
+
+clean_case("an oversized reply is refused while receiving", function()
+  local r, _, code = llm.chat { messages = user("[[mock:oversized=3000000]]") }
+  T.eq(r, nil)
+  T.eq(code, "TOO_LARGE")
+end)
+
+clean_case("a malformed reply is resent once, then BAD_REPLY", function()
+  local r, _, code = llm.chat { messages = user("[[mock:malformed]]"), retries = 0 }
+  T.eq(r, nil)
+  T.eq(code, "BAD_REPLY")
+end)
+
+clean_case("a reset connection is retried", function()
+  local r, _, code = llm.chat { messages = user("[[mock:reset]] " .. core.now()), retries = 1 }
+  T.eq(r, nil, "a reset every time fails in the end")
+  T.eq(code, "CONNECT")
+end)
+
+clean_case("batch: results in order, failures in place", function()
+  local out = llm.batch {
+    { messages = user("[[mock:latency_ms=80]] [[mock:reply=one]]") },
+    { messages = user("[[mock:status=404]]") },
+    { messages = user("[[mock:reply=three]]") },
+  }
+  T.eq(out[1].content, "one")
+  T.eq(out[2].code, "HTTP_4XX")
+  T.eq(out[3].content, "three")
+end)
+
+clean_case("identical requests in flight are sent once (single flight)", function()
+  mock.reset_stats()
+  local msgs = user("same question [[mock:latency_ms=100]] " .. core.now())
+  local out = llm.batch { { messages = msgs }, { messages = msgs } }
+  -- Within one batch both are the same key: the second follows the first.
+  T.eq(out[1].content, out[2].content)
+  T.eq(mock.stats().requests, 1, "one HTTP request")
+end)
+
+clean_case("unknown options raise", function()
+  T.raises(function() llm.chat { messages = user("x"), temprature = 0 } end, "unknown option 'temprature'")
+end)
+
+clean_case("no endpoint configured is a clear error", function()
+  configure { endpoints = {} }
+  T.raises(function() llm.chat { messages = user("x") } end, "no model endpoint configured")
+  configure()
+end)
+
+T.done()
