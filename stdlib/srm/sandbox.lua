@@ -118,7 +118,13 @@ local BASE = {
 }
 
 -- Modules a skill may require. Values are loaded lazily from the host's package system.
-local ALLOWED_MODULES = { srm = true, ["srm.re"] = true, ["srm.text"] = true, ["srm.json"] = true }
+local ALLOWED_MODULES = {
+  srm = true,
+  ["srm.re"] = true,
+  ["srm.text"] = true,
+  ["srm.json"] = true,
+  ["srm.code"] = true,
+}
 
 local function allowed_list()
   local names = {}
