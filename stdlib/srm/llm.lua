@@ -138,15 +138,12 @@ local function build(req, level)
   return body
 end
 
-local function cache_key(body)
-  -- The endpoint is not part of the key: any server of the same model gives the same answer.
-  return core.sha256(json.encode(body))
-end
 
 -- Turns a transport result into a reply or (nil, message, code).
 local function parse(result)
   if result.error then return nil, result.error, result.code end
-  local doc, err = json.decode(result.body)
+  local doc, err = result.doc, nil
+  if not doc then doc, err = json.decode(result.body) end
   if type(doc) ~= "table" then
     return nil, "the reply is not JSON: " .. tostring(err), "BAD_REPLY"
   end
@@ -209,7 +206,7 @@ local function send(bodies, timeouts, retries)
   local co = coroutine.running()
   local rec = records[co]
   local sticky = rec and rec.sticky or 0
-  local results, pending, keys, follow = {}, {}, {}, {}
+  local results, pending, keys, follow, encoded = {}, {}, {}, {}, {}
   if rec and rec.canned then
     for i = 1, #bodies do results[i] = canned_reply(rec) end
   else
@@ -221,7 +218,9 @@ local function send(bodies, timeouts, retries)
       if config.chat_template_kwargs and not dropped_template_kwargs then
         body.chat_template_kwargs = config.chat_template_kwargs
       end
-      keys[i] = cache_key(body)
+      -- Encoded once: the same bytes give the cache / single-flight key and go on the wire.
+      encoded[i] = json.encode(body)
+      keys[i] = core.sha256(encoded[i])
       local hit = c and c:get(keys[i])
       if hit then
         results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
@@ -243,7 +242,7 @@ local function send(bodies, timeouts, retries)
     if #pending == 0 then break end
     local reqs = {}
     for j, i in ipairs(pending) do
-      reqs[j] = { path = config.path, body = json.encode(bodies[i]), timeout = timeouts[i],
+      reqs[j] = { path = config.path, body = encoded[i], timeout = timeouts[i],
         retries = round == 1 and retries[i] or 0 }
     end
     local ok, out = pcall(transport.post, reqs, sticky)
@@ -258,12 +257,17 @@ local function send(bodies, timeouts, retries)
     for j, i in ipairs(pending) do
       local r = out[j]
       if results[i] and results[i].attempts then r.attempts = r.attempts + results[i].attempts end
+      if not r.error then
+        local doc = json.decode(r.body)
+        r.doc = type(doc) == "table" and doc or nil -- decoded once, reused by parse
+      end
       results[i] = r
       if round == 1 and names_template_kwargs(r) and bodies[i].chat_template_kwargs then
         dropped_template_kwargs = true
         bodies[i].chat_template_kwargs = nil
+        encoded[i] = json.encode(bodies[i])
         again[#again + 1] = i
-      elseif round == 1 and not r.error and type(json.decode(r.body)) ~= "table" then
+      elseif round == 1 and not r.error and not r.doc then
         again[#again + 1] = i
       end
     end
@@ -272,7 +276,7 @@ local function send(bodies, timeouts, retries)
   local c = not (rec and rec.canned) and cache() or nil
   for _, i in ipairs(own) do
     local r = results[i]
-    if c and not r.error and type(json.decode(r.body)) == "table" then c:put(keys[i], r.body) end
+    if c and r.doc then c:put(keys[i], r.body) end
     core.signal(in_flight[keys[i]], r)
     in_flight[keys[i]] = nil
   end
@@ -283,7 +287,7 @@ local function send(bodies, timeouts, retries)
     if r.code == "CANCELLED" then
       orphans[#orphans + 1] = i
     else
-      results[i] = { body = r.body, error = r.error, code = r.code, status = r.status,
+      results[i] = { body = r.body, doc = r.doc, error = r.error, code = r.code, status = r.status,
         endpoint = r.endpoint, attempts = 0, latency_ms = 0, cached = not r.error }
     end
   end
