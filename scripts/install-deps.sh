@@ -8,6 +8,7 @@ PACKAGES=(
   liblua5.4-dev lua-cjson lua-cjson-dev
   libcurl4-openssl-dev libpcre2-dev libutf8proc-dev libssl-dev libsqlite3-dev
   check libsubunit-dev clang-format libmicrohttpd-dev
+  python3-langdetect
 )
 
 missing=()

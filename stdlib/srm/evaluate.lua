@@ -62,11 +62,38 @@ local function normalize(name, v, detail)
     detail = v.detail, verdict = v.verdict }
 end
 
+-- Expansion: an evidence result that carries `components = {name = result, ...}` stands for
+-- several components (IFEval: one per instruction). Those results (normalized like evidence
+-- results) go into the row's components in place of the evidence's own entry, and the evidence's
+-- `detail` table goes into the row's `detail`. The policy still sees the evidence's own result.
+-- A component name or a detail key used twice in one row turns the evidence into a skill_error.
+local function expand(name, v, res, components, row_detail)
+  for sub in pairs(v.components) do
+    if type(sub) ~= "string" or components[sub] ~= nil then
+      return { status = "skill_error", reason = "evidence '" .. name .. "' returned a component name '"
+        .. tostring(sub) .. "' that is not a string or is already taken" }
+    end
+  end
+  if res.detail ~= nil and type(res.detail) ~= "table" then
+    return { status = "skill_error", reason = "evidence '" .. name
+      .. "' expands into components, so its detail must be a table (the row's detail)" }
+  end
+  for k in pairs(res.detail or {}) do
+    if row_detail[k] ~= nil then
+      return { status = "skill_error", reason = "evidence '" .. name .. "' returned the row detail key '"
+        .. tostring(k) .. "' that is already taken" }
+    end
+  end
+  for sub, sv in pairs(v.components) do components[sub] = normalize(sub, sv) end
+  for k, dv in pairs(res.detail or {}) do row_detail[k] = dv end
+  return nil
+end
+
 -- evaluate(skill, record, ctx [, canned]) -> result
--- result = {score, status, reason, verdict, excluded, components = {name = result}, order,
---           usage}; canned: self-test replies for llm calls (see srm.llm.track)
+-- result = {score, status, reason, verdict, excluded, components = {name = result}, detail,
+--           order, usage}; canned: self-test replies for llm calls (see srm.llm.track)
 function M.evaluate(skill, record, ctx, canned)
-  local components = {}
+  local components, row_detail = {}, {}
   local usage = {}
   sticky_counter = sticky_counter + 1
   llm.track(coroutine.running(), usage, sticky_counter, canned)
@@ -74,6 +101,11 @@ function M.evaluate(skill, record, ctx, canned)
     local item = skill.evidence[name]
     local ok, v, detail = xpcall(item.run, on_error, record, ctx)
     local res = ok and normalize(name, v, detail) or M.error_result(v)
+    if ok and type(v) == "table" and type(v.components) == "table" then
+      local failed = expand(name, v, res, components, row_detail)
+      if not failed then return res end
+      res = failed
+    end
     components[name] = res
     return res
   end
@@ -87,6 +119,10 @@ function M.evaluate(skill, record, ctx, canned)
       score = outcome.score, status = outcome.status or "ok", reason = outcome.reason,
       verdict = outcome.verdict, excluded = outcome.excluded,
     }
+    -- a policy node may add row detail of its own; its keys win over the evidence's
+    if type(outcome.detail) == "table" then
+      for k, dv in pairs(outcome.detail) do row_detail[k] = dv end
+    end
     if result.status == "ok" and type(result.score) ~= "number" then
       result.status = "abstain"
       result.reason = result.reason or "the policy reached no score"
@@ -94,6 +130,7 @@ function M.evaluate(skill, record, ctx, canned)
   end
   if result.status ~= "ok" then result.score = nil end
   result.components = components
+  result.detail = next(row_detail) ~= nil and row_detail or nil
   result.order = env.order
   result.usage = usage
   return result

@@ -144,7 +144,7 @@ end
 ---------------------------------------------------------------------------------------------
 
 local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "components",
-  "excluded", "skill", "usage", "latency_ms" } }
+  "detail", "excluded", "skill", "usage", "latency_ms" } }
 local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
 
 local function usage_of(u)
@@ -164,7 +164,8 @@ local function stamp_of(skill)
 end
 
 -- The row, one JSON object with keys in the documented order: id, score, status, reason,
--- verdict, components, excluded, skill, usage, latency_ms (ROW_ORDER). A row always encodes: a
+-- verdict, components, detail, excluded, skill, usage, latency_ms (ROW_ORDER); `detail` (row-level
+-- fields from expanded evidence, see evaluate.lua) only when there is some. A row always encodes: a
 -- value that cannot (e.g. a function in a component's detail) turns the row into a
 -- skill_error saying so.
 local function encode_row(skill, id, r, latency_ms)
@@ -175,6 +176,7 @@ local function encode_row(skill, id, r, latency_ms)
     reason = r.reason == nil and json.null or tostring(r.reason),
     verdict = r.verdict,
     components = r.components or {},
+    detail = r.detail,
     excluded = (r.excluded and #r.excluded > 0) and json.array(r.excluded) or nil,
     skill = stamp_of(skill),
     usage = usage_of(r.usage),
@@ -185,7 +187,7 @@ local function encode_row(skill, id, r, latency_ms)
     row.status = "skill_error"
     row.score = json.null
     row.reason = "cannot encode the row: " .. error_text(text)
-    row.components, row.verdict, row.excluded = {}, nil, nil
+    row.components, row.verdict, row.excluded, row.detail = {}, nil, nil, nil
     text = json.encode(row, ROW_ORDER)
   end
   return text, row.status, r.score
