@@ -17,6 +17,7 @@ static const luaL_Reg c_modules[] = {
     {"srm.re", luaopen_srm_re},
     {"srm.text", luaopen_srm_text},
     {"srm.json", luaopen_srm_json},
+    {"srm.math", luaopen_srm_math},
     {"srm.ifeval", luaopen_srm_ifeval},
     {"srm.proc", luaopen_srm_proc},
     {"srm.transport", luaopen_srm_transport},

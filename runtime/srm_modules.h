@@ -8,6 +8,7 @@ int luaopen_srm_core(lua_State *L);
 int luaopen_srm_re(lua_State *L);
 int luaopen_srm_text(lua_State *L);
 int luaopen_srm_json(lua_State *L);
+int luaopen_srm_math(lua_State *L);
 int luaopen_srm_ifeval(lua_State *L);
 int luaopen_srm_proc(lua_State *L);
 int luaopen_srm_transport(lua_State *L);

@@ -13,6 +13,7 @@ local srm = {
   re = require "srm.re",
   text = require "srm.text",
   json = require "srm.json",
+  math = require "srm.math",
   ifeval = require "srm.ifeval",
   code = require "srm.code",
   llm = require "srm.llm",

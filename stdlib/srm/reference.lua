@@ -148,4 +148,5 @@ function reference.choice(opts)
   }
 end
 
+reference.math = require("srm.math_evidence").math
 return reference

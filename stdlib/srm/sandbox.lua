@@ -124,6 +124,7 @@ local ALLOWED_MODULES = {
   ["srm.text"] = true,
   ["srm.json"] = true,
   ["srm.code"] = true,
+  ["srm.math"] = true,
   ["srm.ifeval"] = true,
 }
 
