@@ -3,10 +3,10 @@
 local srm = require "srm"
 local checks = {}
 local patterns = {
-  [[\b(\w+)\s+\1\b]], [[\d+\s*[*x]\s*\d+\s*=\s*\d+]], [[(?i)\b(?:total|sum|altogether)\b]],
-  [[[A-Z][a-z]+\s+(?:has|buys|gives)]], [[\$\s?\d+(?:\.\d\d)?]], [[(?:\d{1,3},)+\d{3}]],
-  [[\b(?:then|so|therefore)\b.*\d]], [[[.!?]\s+[A-Z]]], [[(\w)\1{2,}]], [[\b\w{12,}\b]],
-  [[####\s*-?\d+]], [[^\s*$]],
+  [=[\b(\w+)\s+\1\b]=], [=[\d+\s*[*x]\s*\d+\s*=\s*\d+]=], [=[(?i)\b(?:total|sum|altogether)\b]=],
+  [=[[A-Z][a-z]+\s+(?:has|buys|gives)]=], [=[\$\s?\d+(?:\.\d\d)?]=], [=[(?:\d{1,3},)+\d{3}]=],
+  [=[\b(?:then|so|therefore)\b.*\d]=], [=[[.!?]\s+[A-Z]]=], [=[(\w)\1{2,}]=], [=[\b\w{12,}\b]=],
+  [=[####\s*-?\d+]=], [=[^\s*$]=],
 }
 for i, p in ipairs(patterns) do
   checks["p" .. i] = srm.rule.regex { field = "response", pattern = p }
