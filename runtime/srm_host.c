@@ -20,6 +20,7 @@ static const luaL_Reg c_modules[] = {
     {"srm.math", luaopen_srm_math},
     {"srm.ifeval", luaopen_srm_ifeval},
     {"srm.proc", luaopen_srm_proc},
+    {"srm.tok", luaopen_srm_tok},
     {"srm.transport", luaopen_srm_transport},
     {"srm.cache", luaopen_srm_cache},
     {NULL, NULL},

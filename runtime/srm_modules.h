@@ -11,6 +11,7 @@ int luaopen_srm_json(lua_State *L);
 int luaopen_srm_math(lua_State *L);
 int luaopen_srm_ifeval(lua_State *L);
 int luaopen_srm_proc(lua_State *L);
+int luaopen_srm_tok(lua_State *L);
 int luaopen_srm_transport(lua_State *L);
 int luaopen_srm_cache(lua_State *L);
 

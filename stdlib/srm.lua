@@ -16,6 +16,7 @@ local srm = {
   math = require "srm.math",
   ifeval = require "srm.ifeval",
   code = require "srm.code",
+  tok = require "srm.tok",
   llm = require "srm.llm",
   judge = require "srm.judge",
   read = files.read,

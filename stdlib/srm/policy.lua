@@ -615,4 +615,6 @@ function policy.gate(x, then_node, opts)
   return node
 end
 
+policy.overlong_penalty = require("srm.tok_evidence").overlong_penalty
+
 return policy

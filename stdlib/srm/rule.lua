@@ -121,4 +121,6 @@ function rule.predicate(arg)
   }
 end
 
+rule.max_tokens = require("srm.tok_evidence").max_tokens
+
 return rule

@@ -48,6 +48,30 @@ local HIDDEN = {
 }
 local hidden_of = setmetatable({}, { __mode = "k" }) -- module table -> hidden names
 
+-- Functions skills see in a safer form. srm.tok.load takes a tokenizer name (resolved by the
+-- host in its tokenizer directories) or a path, which for a skill must be relative to the
+-- skill's directory, without "..", and is read while the skill loads.
+local function skill_tok_load(name)
+  if type(name) ~= "string" then error("srm.tok.load: expected a tokenizer name or path", 2) end
+  local tok = require "srm.tok"
+  local is_path = name:find("/", 1, true) or name:match("%.json$") or name:match("%.tiktoken$")
+  if not is_path then return tok.load(name) end
+  local files = require "srm.files"
+  local state = files.current()
+  if not state then
+    M.violation("srm.tok.load: a tokenizer file can only be loaded while the skill loads", 2)
+  end
+  if name:sub(1, 1) == "/" then
+    M.violation("srm.tok.load: path '" .. name .. "' must be relative to the skill's directory", 2)
+  end
+  for part in name:gmatch("[^/]+") do
+    if part == ".." then M.violation("srm.tok.load: path '" .. name .. "' may not contain '..'", 2) end
+  end
+  return tok.load(state.dir .. "/" .. name)
+end
+local OVERRIDES = { ["srm.tok"] = { load = skill_tok_load } }
+local overrides_of = setmetatable({}, { __mode = "k" })
+
 -- A read-only view of t: reads go through, writes raise, the metatable is locked. Nested
 -- tables are wrapped on access; views are cached so a table always has the same view. Tables
 -- that already protect their own metatable (json.array_mt, json.empty_array) are returned as
@@ -57,11 +81,13 @@ local function readonly(t, name)
   local cached = view_cache[t]
   if cached then return cached end
   local hidden = hidden_of[t]
+  local override = overrides_of[t]
   local view = setmetatable({}, {
     __index = function(_, k)
       if hidden and hidden[k] then
         M.violation(name .. "." .. tostring(k) .. " is not available to skills", 2)
       end
+      if override and override[k] then return override[k] end
       local v = t[k]
       if type(v) == "table" and getmetatable(v) == nil then
         return readonly(v, name .. "." .. tostring(k))
@@ -103,6 +129,7 @@ local function libs()
   if safe_libs then return safe_libs end
   harden_state()
   for modname, names in pairs(HIDDEN) do hidden_of[require(modname)] = names end
+  for modname, fns in pairs(OVERRIDES) do overrides_of[require(modname)] = fns end
   safe_libs = {
     string = readonly(copy_without(string, { dump = true }), "string"),
     table = readonly(table, "table"),
@@ -126,6 +153,7 @@ local ALLOWED_MODULES = {
   ["srm.code"] = true,
   ["srm.math"] = true,
   ["srm.ifeval"] = true,
+  ["srm.tok"] = true,
 }
 
 local function allowed_list()

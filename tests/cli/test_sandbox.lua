@@ -25,6 +25,7 @@ local expected = {
   { "debug_library", "sandbox_error" },
   { "require_io", "sandbox_error" },
   { "read_outside", "sandbox_error" },
+  { "tokenizer_outside", "sandbox_error" },
   { "caught_memory_bomb", "budget_exceeded" },
   { "ok", "ok" },
   { "regex_limits", "sandbox_error" },

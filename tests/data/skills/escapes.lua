@@ -32,6 +32,7 @@ local attempts = {
   debug_library = function() return debug.getinfo(1) end,
   require_io = function() return require("io") end,
   read_outside = function() return srm.read("../../../etc/passwd") end,
+  tokenizer_outside = function() return srm.tok.load("/etc/passwd") end,
   caught_memory_bomb = function()
     pcall(function()
       local t = {}
