@@ -319,7 +319,9 @@ end)
 
 T.case("no sandboxed run left behind", function()
   T.eq(require("srm.proc").orphans(), 0)
-  local f = io.popen("ls /tmp | grep -c '^srm-code-' || true")
+  -- Only this process's directories (srm-code-<pid>-...): other tests may run concurrently.
+  local pid = io.open("/proc/self/stat"):read("n")
+  local f = io.popen("ls /tmp | grep -c '^srm-code-" .. pid .. "-' || true")
   local n = tonumber(f:read("l"))
   f:close()
   T.eq(n, 0, "working directories left in /tmp")
