@@ -106,7 +106,38 @@ Raises "<api_name>: unknown option 'x'", "<api_name>: option 'x' must be a strin
 or "<api_name>: missing required option 'x'". Unknown options are reported before type errors,
 and each kind in sorted name order, so the message does not depend on table iteration order.
 ]]
+-- schema table -> {specs = {name = alts}, required = {names}}; schemas are module constants, so
+-- valid option tables (the per-request case, e.g. llm.chat) pass in one pass over their keys.
+local compiled = setmetatable({}, { __mode = "k" })
+
+local function compile(schema)
+  local c = { specs = {}, required = {} }
+  for k, spec in pairs(schema) do
+    local alts, optional = parse_spec(spec)
+    c.specs[k] = alts
+    if not optional and k ~= "..." then c.required[#c.required + 1] = k end
+  end
+  compiled[schema] = c
+  return c
+end
+
+local function quick_ok(opts, schema)
+  if type(opts) ~= "table" or schema["..."] then return false end
+  local c = compiled[schema] or compile(schema)
+  local specs = c.specs
+  for k, v in next, opts do
+    local alts = specs[k]
+    if not alts or not matches(v, alts) then return false end
+  end
+  for _, k in ipairs(c.required) do
+    if opts[k] == nil then return false end
+  end
+  return true
+end
+
 function options.check(api_name, opts, schema, level)
+  if quick_ok(opts, schema) then return opts end
+  -- Something is wrong: find it and report it deterministically (sorted names).
   level = (level or 3) + 1 -- one more: the errors below are raised from a nested function
   local function fail(msg) error(api_name .. ": " .. msg, level) end
   if type(opts) ~= "table" then fail("expected an option table, got " .. type(opts)) end
