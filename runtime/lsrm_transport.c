@@ -56,6 +56,9 @@ struct transport {
   struct request *queue_head, *queue_tail; /* waiting for a slot */
   struct srm_timer *queue_timer;           /* retry the queue when a bucket refills */
   unsigned long attempts, requests, retries, failures, live_handles;
+  struct curl_slist *headers; /* the same for every request: built once per configure */
+  CURL *idle[256];            /* reset easy handles kept for reuse */
+  int nidle;
   unsigned long by_code[8];
 };
 
@@ -79,7 +82,6 @@ struct request {
   int endpoint; /* current choice */
   int tried_mask_generation;
   CURL *easy;
-  struct curl_slist *headers;
   char *resp;
   size_t resp_len, resp_cap;
   int too_large;
@@ -189,12 +191,16 @@ static void pump_queue(struct transport *tp);
 
 static void release_easy(struct request *r) {
   if (!r->easy) return;
-  curl_multi_remove_handle(srm_sched_multi(r->tp->sched), r->easy);
-  curl_easy_cleanup(r->easy);
-  curl_slist_free_all(r->headers);
+  struct transport *tp = r->tp;
+  curl_multi_remove_handle(srm_sched_multi(tp->sched), r->easy);
+  if (tp->nidle < (int)(sizeof tp->idle / sizeof tp->idle[0])) {
+    curl_easy_reset(r->easy); /* keeps its buffers; the connection stays in the multi's cache */
+    tp->idle[tp->nidle++] = r->easy;
+  } else {
+    curl_easy_cleanup(r->easy);
+  }
   r->easy = NULL;
-  r->headers = NULL;
-  r->tp->live_handles--;
+  tp->live_handles--;
 }
 
 static void unqueue(struct transport *tp, struct request *r) {
@@ -389,7 +395,7 @@ static void start_attempt(struct request *r) {
   r->too_large = 0;
   r->resp_len = 0;
   r->http_status = 0;
-  CURL *c = curl_easy_init();
+  CURL *c = tp->nidle > 0 ? tp->idle[--tp->nidle] : curl_easy_init();
   if (!c) {
     complete(r, C_OTHER, "curl_easy_init failed");
     return;
@@ -402,15 +408,12 @@ static void start_attempt(struct request *r) {
     return;
   }
   snprintf(url, ulen, "%s%s", e->base, r->path);
-  r->headers = curl_slist_append(NULL, "Content-Type: application/json");
-  r->headers = curl_slist_append(r->headers, "Expect:");
-  if (tp->auth) r->headers = curl_slist_append(r->headers, tp->auth);
   double remaining = r->deadline - now;
   double t = fmin(r->attempt_timeout, remaining);
   if (t < 0.001) t = 0.001;
   curl_easy_setopt(c, CURLOPT_URL, url);
   free(url); /* curl copies it */
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, tp->headers);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -513,8 +516,21 @@ static struct transport *get_transport(lua_State *L) {
   return tp;
 }
 
+/* The header list every request sends; rebuilt when the key changes. */
+static int build_headers(struct transport *tp) {
+  curl_slist_free_all(tp->headers);
+  tp->headers = curl_slist_append(NULL, "Content-Type: application/json");
+  if (tp->headers) tp->headers = curl_slist_append(tp->headers, "Expect:");
+  if (tp->headers && tp->auth) tp->headers = curl_slist_append(tp->headers, tp->auth);
+  return tp->headers ? 0 : -1;
+}
+
 static int transport_gc(lua_State *L) {
   struct transport *tp = lua_touserdata(L, 1);
+  while (tp->nidle > 0)
+    curl_easy_cleanup(tp->idle[--tp->nidle]);
+  curl_slist_free_all(tp->headers); /* holds a copy of the key: it goes too */
+  tp->headers = NULL;
   for (int i = 0; i < tp->nep; i++) {
     free(tp->ep[i].base);
     tp->ep[i].base = NULL;
@@ -538,7 +554,8 @@ static double opt_number(lua_State *L, int t, const char *k, double dflt) {
 /*
 ** transport.configure{endpoints = {url, ...}, api_key = s, max_inflight = n, per_endpoint = n,
 **   connect_timeout = s, max_response = bytes, max_request = bytes, rpm = n, tpm = n} -> true
-** Host-only. Replaces the endpoint list; raises on a bad argument.
+** Host-only, and only while no request is in flight (requests share its header list).
+** Replaces the endpoint list; raises on a bad argument.
 */
 static int transport_configure(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -579,6 +596,7 @@ static int transport_configure(lua_State *L) {
     snprintf(tp->auth, len, "Authorization: Bearer %s", k);
   }
   lua_pop(L, 1);
+  if (build_headers(tp) != 0) return luaL_error(L, "out of memory");
   tp->max_inflight = (int)opt_number(L, 1, "max_inflight", 256);
   if (tp->max_inflight < 1) tp->max_inflight = 1;
   tp->cap = tp->max_inflight;
