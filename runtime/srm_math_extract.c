@@ -597,6 +597,26 @@ static void final_answer(struct ex *X, bool latex, bool expr) {
 }
 
 /* "Answer: (C)", "the answer is B.": a single capital A-J. */
+/* Adds the expression or number at p as a candidate answer for the marker at a, unless it is
+** the left side of an equation (followed by '='). Returns whether one was added. */
+static bool expr_candidate(struct ex *X, size_t a, size_t p, int prio) {
+  const char *s = X->s;
+  size_t n = X->n;
+  char *t;
+  size_t len, ns;
+  size_t e = expr_or_number(X, p, true, true, &t, &len, &ns);
+  if (!e) return false;
+  size_t w = e;
+  while (w < n && is_space(s[w]))
+    w++;
+  if (w < n && s[w] == '=') {
+    free(t);
+    return false;
+  }
+  add_cand(X, a, e, prio, CK_EXPR, t, len);
+  return true;
+}
+
 static void choice_after(struct ex *X, size_t a, size_t j) {
   const char *s = X->s;
   size_t n = X->n;
@@ -673,36 +693,12 @@ static void answer_word(struct ex *X, bool latex, bool expr) {
           while (k < n && is_space(s[k]) && s[k] != '\n')
             k++;
           if (k == eq + 1) continue;
-          char *t;
-          size_t len, ns;
-          size_t e = expr_or_number(X, k, true, true, &t, &len, &ns);
-          if (!e) continue;
-          size_t w = e;
-          while (w < n && is_space(s[w]))
-            w++;
-          if (w < n && s[w] == '=') {
-            free(t);
-            continue;
-          }
-          add_cand(X, a, e, prio, CK_EXPR, t, len);
-          got = true;
+          got = expr_candidate(X, a, k, prio);
         }
         for (size_t q = start; q <= start + 50 && q < n && !got; q++) {
           if (s[q] == '\n') break;
           if (!prefix_ok(s, q) || q == start) continue;
-          char *t;
-          size_t len, ns;
-          size_t e = expr_or_number(X, q, true, true, &t, &len, &ns);
-          if (!e) continue;
-          size_t w = e;
-          while (w < n && is_space(s[w]))
-            w++;
-          if (w < n && s[w] == '=') {
-            free(t);
-            continue;
-          }
-          add_cand(X, a, e, prio, CK_EXPR, t, len);
-          got = true;
+          got = expr_candidate(X, a, q, prio);
         }
       }
     }

@@ -6,15 +6,8 @@ local T = dofile("tests/lua/testlib.lua")
 local C = dofile("tests/cli/clilib.lua")
 local core = require "srm.core"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-if not (exists("/usr/bin/python3") or exists("/bin/python3")) then
-  print("SKIPPED: test_code_sandbox needs python3 in /usr/bin or /bin (the sandbox's PATH)")
-  os.exit(77)
-end
+local exists = T.exists
+T.require_python("test_code_sandbox")
 
 local dir = C.tmpdir("code")
 os.remove("/tmp/srm-cli-escape")

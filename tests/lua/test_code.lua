@@ -6,15 +6,8 @@ local T = dofile("tests/lua/testlib.lua")
 local code = require "srm.code"
 local core = require "srm.core"
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-if not (exists("/usr/bin/python3") or exists("/bin/python3")) then
-  print("SKIPPED: test_code needs python3 in /usr/bin or /bin (the sandbox's PATH)")
-  os.exit(77)
-end
+local exists = T.exists
+T.require_python("test_code")
 
 local function py(src, opts)
   local spec = { cmd = { "python3", "-I", "main.py" }, files = { ["main.py"] = src }, timeout = 10 }

@@ -51,6 +51,21 @@ function T.raises(fn, pattern, what)
   return err
 end
 
+-- Whether a file exists (and can be opened).
+function T.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Skips the whole script (exit 77) unless python3 is where srm.code's sandbox PATH finds it.
+function T.require_python(script)
+  if not (T.exists("/usr/bin/python3") or T.exists("/bin/python3")) then
+    print("SKIPPED: " .. script .. " needs python3 in /usr/bin or /bin (the sandbox's PATH)")
+    os.exit(77)
+  end
+end
+
 function T.case(name, fn)
   count = count + 1
   local ok, err = xpcall(fn, debug.traceback)
