@@ -12,7 +12,6 @@ return srm.skill {
   name = "math",
   version = "1",
   description = "Final answer is mathematically equal to the reference answer (Math-Verify semantics).",
-  settings = { precision = 6 },
   evidence = {
     answer = srm.reference.math { field = "response", gold = "answer" },
   },

@@ -20,13 +20,15 @@ local clip = extract.clip
 local RUN_SCHEMA = {
   cmd = "table", files = "table?", stdin = "string?", timeout = "number?", cpu_s = "integer?",
   memory_mb = "integer?", nproc = "integer?", file_mb = "integer?", nofile = "integer?",
-  disk_mb = "integer?", max_output = "integer?", read_paths = "table?", namespaces = "boolean?",
+  disk_mb = "integer?", max_output = "integer?",
 }
+-- read_paths (extra readable host directories) and namespaces = false weaken the isolation of
+-- untrusted code, so skills cannot set them; only the host's own callers of srm.proc can.
 
 --[[
 code.run{cmd = {"python3", "main.py"}, files = {["main.py"] = src}, stdin = "...", timeout = 10,
          cpu_s = ceil(timeout), memory_mb = 1024, nproc = 64, file_mb = 64, nofile = 256,
-         disk_mb = 64, max_output = 1 << 20, read_paths = {...}, namespaces = true} -> result
+         disk_mb = 64, max_output = 1 << 20} -> result
 result = {status = "ok" | "sandbox_error", reason = nil | "timeout" | "memory" | "killed" |
           "crashed" | "output_limit" | "spawn_failed", message =, exit_code =, signal =,
           stdout =, stderr =, timed_out =, output_truncated =, wall_ms =, cpu_ms =,
@@ -289,7 +291,7 @@ local TESTS_SCHEMA = {
   entry_point = "string?", prompt = "string?", timeout = "number?", test_timeout = "number?",
   cpu_s = "integer?", memory_mb = "integer?", max_output = "integer?", all_or_nothing = "boolean?",
   on_limit = "string?", compare = "string?", parallel = "integer?", extract = "boolean?",
-  python = "string?", namespaces = "boolean?",
+  python = "string?",
 }
 
 --[[
@@ -297,7 +299,7 @@ code.tests{field = "response", tests = "tests", mode = "asserts" | "stdio", lang
            entry_point = "entry_point", prompt = nil, timeout = 10, test_timeout = nil,
            cpu_s =, memory_mb = 1024, max_output = 1 << 20, all_or_nothing = false,
            on_limit = "error" | "fail", compare = "lines" | "tokens" | "exact", parallel = 4,
-           extract = true, python = "python3", namespaces = true} -> evidence
+           extract = true, python = "python3"} -> evidence
 Runs the Python solution in record[field] (code taken from its markdown fences unless
 extract = false; record[prompt] prepended when `prompt` names a field, for HumanEval
 completions) against record[tests]:
@@ -354,7 +356,7 @@ function code.tests(opts)
   local use_extract = opts.extract ~= false
   local limits = {
     timeout = timeout, cpu_s = opts.cpu_s, memory_mb = opts.memory_mb,
-    max_output = opts.max_output, namespaces = opts.namespaces,
+    max_output = opts.max_output,
   }
   local function spec(files, stdin, cmd)
     local s = { cmd = cmd, files = files, stdin = stdin }

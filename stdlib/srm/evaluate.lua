@@ -101,7 +101,8 @@ function M.evaluate(skill, record, ctx, canned)
     local item = skill.evidence[name]
     local ok, v, detail = xpcall(item.run, on_error, record, ctx)
     local res = ok and normalize(name, v, detail) or M.error_result(v)
-    if ok and type(v) == "table" and type(v.components) == "table" then
+    -- Only a successful result expands; a failed one stays a single component with its reason.
+    if ok and type(v) == "table" and type(v.components) == "table" and res.status == "ok" then
       local failed = expand(name, v, res, components, row_detail)
       if not failed then return res end
       res = failed

@@ -70,6 +70,7 @@ local function skill_tok_load(name)
   return tok.load(state.dir .. "/" .. name)
 end
 local OVERRIDES = { ["srm.tok"] = { load = skill_tok_load } }
+M.tok_load = skill_tok_load -- for stdlib helpers that load on a skill's behalf
 local overrides_of = setmetatable({}, { __mode = "k" })
 
 -- A read-only view of t: reads go through, writes raise, the metatable is locked. Nested

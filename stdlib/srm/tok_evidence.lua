@@ -22,7 +22,10 @@ local function tokenizer_of(api, x, level)
     error(api .. ": option 'tokenizer' must be a tokenizer name, a path or a loaded tokenizer, got "
       .. type(x), level)
   end
-  local t, msg = tok.load(x)
+  -- While a skill loads (where its evidence is built), its own rules apply: a name, or a path
+  -- inside the skill's directory (see sandbox.lua). Trusted host code may pass any path.
+  local load = require("srm.files").current() and require("srm.sandbox").tok_load or tok.load
+  local t, msg = load(x)
   if not t then error(api .. ": " .. tostring(msg):gsub("^srm%.tok%.load: ", ""), level) end
   return t
 end

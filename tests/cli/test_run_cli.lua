@@ -117,6 +117,20 @@ T.case("--set changes the stamp only when it changes a value", function()
   T.eq(sc, sa, "setting the default value (1 for 1.0) keeps the stamp")
 end)
 
+T.case("a skill cannot load a tokenizer file outside its directory", function()
+  local skill = C.write(dir .. "/tokpath.lua", [[
+local srm = require "srm"
+return srm.skill {
+  name = "tokpath",
+  evidence = { short = srm.rule.max_tokens { tokenizer = "/etc/passwd", max = 3 } },
+  policy = "short",
+}
+]])
+  local code, _, err = C.srm({ "check", skill }, dir)
+  T.eq(code, 3, "exit")
+  T.truthy(err:find("relative to the skill's directory", 1, true), err)
+end)
+
 T.case("malformed self-tests are load errors", function()
   local skill = C.write(dir .. "/badtests.lua", [[
 local srm = require "srm"
