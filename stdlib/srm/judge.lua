@@ -5,6 +5,8 @@
 --                one re-ask on an unparsable reply, then judge_failed with the raw reply.
 -- judge.pairwise A vs B, optionally judged in both orders (one batched round trip); when the
 --                two orders disagree the verdict is a tie.
+-- judge.listwise best of N candidates; verdict = the chosen index.
+-- judge.checklist per-item pass/fail, k items per call, the calls of one record in one batch.
 -- Each constructor returns an evidence item {kind, describe, run}; run yields the record while
 -- the model answers. Scores are normalized to [0, 1]; detail keeps the raw verdict.
 local llm = require "srm.llm"
@@ -244,6 +246,165 @@ function judge.pairwise(opts)
       end
       return { score = PAIR_SCORE[verdict], status = "ok", reason = reason, verdict = verdict,
         detail = { orders = json.array(verdicts) } }
+    end,
+  }
+end
+
+local LIST_OPTS = {
+  field = "string?", prompt_field = "string?", gold = "string?", rubric = "string?",
+  rubric_text = "string?", model = "string?", temperature = "number?", max_tokens = "integer?",
+  timeout = "number?", retries = "integer?", system = "string?",
+}
+
+-- The candidates of a record: an array of strings in `field`.
+local function candidates(record, field)
+  local list = record[field]
+  if type(list) ~= "table" or #list < 2 then
+    return nil, "record has no array of at least two candidate strings in '" .. field .. "'"
+  end
+  for i, c in ipairs(list) do
+    if type(c) ~= "string" then return nil, "candidate " .. i .. " in '" .. field .. "' is not a string" end
+  end
+  return list
+end
+
+--[[
+judge.listwise{field = "responses", prompt_field = "prompt", gold = nil, rubric = nil |
+               rubric_text = nil, model = nil, ...} -> evidence
+The model picks the best of the candidates (an array of strings in `field`) and answers
+{"reason", "best": <1-based index>}. The row's verdict is that index. With `gold` (a record
+field holding the correct 1-based index), score 1 when the pick is right, else 0; without it the
+evidence abstains (it picks, it does not score) and the pick is in `verdict` and `detail.best`.
+]]
+function judge.listwise(opts)
+  local api = "judge.listwise"
+  options.check(api, opts or {}, LIST_OPTS, 3)
+  opts = opts or {}
+  local rubric = opts.rubric_text
+  if opts.rubric then rubric = files.read(opts.rubric) end
+  local field = opts.field or "responses"
+  local system = opts.system or ("You are a careful, impartial judge. Several candidate responses " ..
+    "answer the same task. Do not let their order or length sway you. First write your reasoning, " ..
+    'then pick the best one. Reply with only a JSON object: {"reason": "...", "best": <number>}.')
+  return {
+    kind = "judge.listwise",
+    describe = string.format("LLM judge: best of the candidates in '%s'", field),
+    run = function(record)
+      local list, why = candidates(record, field)
+      if not list then return { status = "input_error", reason = why } end
+      local parts = {}
+      if rubric then parts[#parts + 1] = "# Criteria\n\n" .. rubric end
+      local prompt = field_or_nil(record, opts.prompt_field or "prompt")
+      if prompt then parts[#parts + 1] = "# Task\n\n" .. prompt end
+      for i, c in ipairs(list) do parts[#parts + 1] = "# Candidate " .. i .. "\n\n" .. c end
+      local reply, err, code = llm.chat { model = opts.model, temperature = opts.temperature or 0,
+        max_tokens = opts.max_tokens or 1024, timeout = opts.timeout, retries = opts.retries,
+        messages = { { role = "system", content = system },
+                     { role = "user", content = table.concat(parts, "\n\n") } } }
+      if not reply then
+        return { status = "judge_failed", reason = tostring(err) .. " (" .. tostring(code) .. ")" }
+      end
+      local doc = json_object(reply.content)
+      local best = doc and math.tointeger(tonumber(doc.best))
+      if not best and type(reply.content) == "string" then
+        best = math.tointeger(tonumber(reply.content:match('"?best"?%s*[:=]%s*(%d+)')))
+      end
+      if not best or best < 1 or best > #list then
+        return { status = "judge_failed", reason = "no valid pick (1-" .. #list .. "); raw reply: "
+          .. extract.clip(tostring(reply.content), RAW_SHOWN) }
+      end
+      local reason = doc and type(doc.reason) == "string" and doc.reason or ("picked " .. best)
+      if not opts.gold then
+        return { status = "abstain", verdict = best, reason = "picked candidate " .. best
+          .. " (no gold field to score against)", detail = { best = best } }
+      end
+      local gold = math.tointeger(tonumber(record[opts.gold]))
+      if not gold then
+        return { status = "input_error", reason = "record has no integer gold index in '" .. opts.gold .. "'" }
+      end
+      return { score = best == gold and 1 or 0, status = "ok", verdict = best, reason = reason,
+        detail = { best = best, gold = gold } }
+    end,
+  }
+end
+
+local CHECK_OPTS = {
+  items = "table?", items_field = "string?", field = "string?", prompt_field = "string?",
+  batch = "integer?", model = "string?", temperature = "number?", max_tokens = "integer?",
+  timeout = "number?", retries = "integer?", system = "string?",
+}
+
+--[[
+judge.checklist{items = {"...", ...} | items_field = "checklist", field = "response",
+                prompt_field = "prompt", batch = 5, model = nil, ...} -> evidence
+Each checklist item is judged pass/fail; `batch` items go in one call, and all calls of a record
+go out together (llm.batch). The model answers {"results": [{"item": <number>, "pass": bool,
+"reason": "..."}]}. Score = fraction of items passed; detail.items lists each verdict. A batch
+whose reply lacks a verdict for one of its items makes the evidence judge_failed.
+]]
+function judge.checklist(opts)
+  local api = "judge.checklist"
+  options.check(api, opts, CHECK_OPTS, 3)
+  if (opts.items == nil) == (opts.items_field == nil) then
+    error(api .. ": give exactly one of items = {...} or items_field = '...'", 2)
+  end
+  local field = opts.field or "response"
+  local k = opts.batch or 5
+  if k < 1 then error(api .. ": option 'batch' must be at least 1", 2) end
+  local system = opts.system or ("You are a strict grader. For each numbered checklist item, " ..
+    "decide whether the response satisfies it. Reply with only a JSON object: " ..
+    '{"results": [{"item": <number>, "reason": "...", "pass": true | false}, ...]}.')
+  return {
+    kind = "judge.checklist",
+    describe = string.format("LLM checklist on '%s', %d items per call", field, k),
+    run = function(record)
+      local response, why = options.field(record, field)
+      if not response then return { status = "input_error", reason = why } end
+      local items = opts.items or record[opts.items_field]
+      if type(items) ~= "table" or #items == 0 then
+        return { status = "input_error", reason = "no checklist items in '" .. tostring(opts.items_field) .. "'" }
+      end
+      local prompt = field_or_nil(record, opts.prompt_field or "prompt")
+      local reqs, ranges = {}, {}
+      for first = 1, #items, k do
+        local last = math.min(#items, first + k - 1)
+        local lines = {}
+        for i = first, last do lines[#lines + 1] = i .. ". " .. tostring(items[i]) end
+        local parts = {}
+        if prompt then parts[#parts + 1] = "# Task\n\n" .. prompt end
+        parts[#parts + 1] = "# Response\n\n" .. response
+        parts[#parts + 1] = "# Checklist\n\n" .. table.concat(lines, "\n")
+        reqs[#reqs + 1] = { model = opts.model, temperature = opts.temperature or 0,
+          max_tokens = opts.max_tokens or 1024, timeout = opts.timeout, retries = opts.retries,
+          messages = { { role = "system", content = system },
+                       { role = "user", content = table.concat(parts, "\n\n") } } }
+        ranges[#ranges + 1] = { first, last }
+      end
+      local replies = llm.batch(reqs)
+      local verdicts, passed = {}, 0
+      for b, reply in ipairs(replies) do
+        if reply.error then
+          return { status = "judge_failed", reason = "call " .. b .. ": " .. reply.error .. " (" .. tostring(reply.code) .. ")" }
+        end
+        local doc = json_object(reply.content)
+        local got = {}
+        for _, r in ipairs(type(doc) == "table" and type(doc.results) == "table" and doc.results or {}) do
+          local i = type(r) == "table" and math.tointeger(tonumber(r.item))
+          if i and type(r.pass) == "boolean" then got[i] = r end
+        end
+        for i = ranges[b][1], ranges[b][2] do
+          local r = got[i]
+          if not r then
+            return { status = "judge_failed", reason = "no verdict for checklist item " .. i
+              .. "; raw reply: " .. extract.clip(tostring(reply.content), RAW_SHOWN) }
+          end
+          verdicts[i] = { pass = r.pass, reason = type(r.reason) == "string" and r.reason or nil }
+          if r.pass then passed = passed + 1 end
+        end
+      end
+      return { score = passed / #items, status = "ok",
+        reason = string.format("%d of %d checklist items pass", passed, #items),
+        detail = { items = json.array(verdicts) } }
     end,
   }
 end

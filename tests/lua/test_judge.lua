@@ -55,6 +55,43 @@ T.case("pairwise: both orders agree, or disagree into a tie", function()
   T.eq(r.score, 0)
 end)
 
+T.case("listwise: the pick is the verdict, scored against gold; abstains without gold", function()
+  local ev = judge.listwise { field = "cands", gold = "label" }
+  local r = run(ev, { cands = { "a", "b", "c" }, label = 2 }, { '{"reason": "b is right", "best": 2}' })
+  T.eq(r.status, "ok")
+  T.eq(r.score, 1)
+  T.eq(r.verdict, 2)
+  r = run(ev, { cands = { "a", "b", "c" }, label = 3 }, { '{"best": 2}' })
+  T.eq(r.score, 0)
+  r = run(ev, { cands = { "a", "b" }, label = 1 }, { '{"best": 7}' })
+  T.eq(r.status, "judge_failed")
+  local nogold = judge.listwise { field = "cands" }
+  r = run(nogold, { cands = { "a", "b" } }, { '{"best": 1}' })
+  T.eq(r.status, "abstain")
+  T.eq(r.verdict, 1)
+  T.eq(run(nogold, { cands = { "only one" } }, {}).status, "input_error")
+end)
+
+T.case("checklist: k items per call, all calls in one batch, fraction passed", function()
+  local ev = judge.checklist { items = { "polite", "cites a source", "under 100 words" }, batch = 2 }
+  local r, usage = run(ev, { response = "x" }, {
+    '{"results": [{"item": 1, "pass": true}, {"item": 2, "pass": false, "reason": "none"}]}',
+    '{"results": [{"item": 3, "pass": true}]}',
+  })
+  T.eq(r.status, "ok")
+  T.near(r.score, 2 / 3)
+  T.eq(r.detail.items[2].pass, false)
+  T.eq(usage.llm_calls, 2)
+  r = run(ev, { response = "x" }, { '{"results": [{"item": 1, "pass": true}]}', '{"results": []}' })
+  T.eq(r.status, "judge_failed")
+  T.truthy(r.reason:find("item 2", 1, true), r.reason)
+  local from_record = judge.checklist { items_field = "checks", batch = 5 }
+  r = run(from_record, { response = "x", checks = { "a", "b" } },
+    { '{"results": [{"item": 1, "pass": true}, {"item": 2, "pass": true}]}' })
+  T.eq(r.score, 1)
+  T.raises(function() judge.checklist { items = { "a" }, items_field = "x" } end, "exactly one")
+end)
+
 T.case("unknown options raise at the caller's line", function()
   T.raises(function() judge.rubric { rubric_text = "x", scael = { 1, 5 } } end, "unknown option 'scael'")
 end)
