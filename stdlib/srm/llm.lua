@@ -40,6 +40,17 @@ end
 -- Requests being sent right now, by cache key: an identical request waits for that reply
 -- instead of going out again (single flight).
 local in_flight = {}
+-- Each in-flight key has a slot; the event followers wait on is made only when a follower
+-- comes (most requests have none), and signaled when the owner's reply arrives.
+local function follow_slot(slot)
+  slot.ev = slot.ev or core.event()
+  return slot.ev
+end
+
+local function release(slot, result)
+  if slot.ev then core.signal(slot.ev, result) end
+end
+
 -- coroutine -> keys it is sending, so a record stopped mid-call (deadline) releases them
 local owned = setmetatable({}, { __mode = "k" })
 
@@ -47,10 +58,10 @@ local owned = setmetatable({}, { __mode = "k" })
 -- its calls are told to send their own.
 function llm.abandon(co)
   for _, key in ipairs(owned[co] or {}) do
-    local ev = in_flight[key]
-    if ev then
+    local slot = in_flight[key]
+    if slot then
       in_flight[key] = nil
-      core.signal(ev, { error = "the record that was sending this request was stopped",
+      release(slot, { error = "the record that was sending this request was stopped",
         code = "CANCELLED" })
     end
   end
@@ -225,9 +236,9 @@ local function send(bodies, timeouts, retries)
       if hit then
         results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
       elseif in_flight[keys[i]] then
-        follow[i] = in_flight[keys[i]]
+        follow[i] = follow_slot(in_flight[keys[i]])
       else
-        in_flight[keys[i]] = core.event()
+        in_flight[keys[i]] = {}
         owned[co] = owned[co] or {}
         table.insert(owned[co], keys[i])
         pending[#pending + 1] = i
@@ -248,7 +259,7 @@ local function send(bodies, timeouts, retries)
     local ok, out = pcall(transport.post, reqs, sticky)
     if not ok then -- release the followers before re-raising (no endpoint configured, ...)
       for _, i in ipairs(own) do
-        core.signal(in_flight[keys[i]], { error = tostring(out), code = "CONFIG" })
+        release(in_flight[keys[i]], { error = tostring(out), code = "CONFIG" })
         in_flight[keys[i]] = nil
       end
       error(out, 0)
@@ -277,7 +288,7 @@ local function send(bodies, timeouts, retries)
   for _, i in ipairs(own) do
     local r = results[i]
     if c and r.doc then c:put(keys[i], r.body) end
-    core.signal(in_flight[keys[i]], r)
+    release(in_flight[keys[i]], r)
     in_flight[keys[i]] = nil
   end
   owned[co] = nil
