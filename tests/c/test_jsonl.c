@@ -3,6 +3,8 @@
 ** stress against a generated reference, pipes, and srm_jsonl_count_records. */
 #include "srm_jsonl.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -856,9 +858,5 @@ static Suite *jsonl_suite(void) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
-  SRunner *sr = srunner_create(jsonl_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return srm_check_run(jsonl_suite());
 }

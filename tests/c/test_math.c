@@ -3,6 +3,8 @@
 ** which every call must return within its time budget. */
 #include "srm_math.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -572,10 +574,4 @@ static Suite *math_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(math_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SRM_CHECK_MAIN(math_suite)

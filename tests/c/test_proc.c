@@ -2,6 +2,8 @@
 ** /bin/sh programs only (the Python cases are in tests/lua/test_code.lua). */
 #include "srm_proc.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -240,9 +242,5 @@ int main(void) {
   tcase_add_loop_test(tc, working_directory_is_removed, 0, 2);
   tcase_add_loop_test(tc, writes_outside_the_working_directory_fail, 0, 2);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return srm_check_run(s);
 }

@@ -2,6 +2,8 @@
 ** out in seq order exactly once; NULL rows, duplicates, accounting and ring growth. */
 #include "srm_reorder.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -314,10 +316,4 @@ static Suite *reorder_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(reorder_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+SRM_CHECK_MAIN(reorder_suite)

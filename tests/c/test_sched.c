@@ -2,6 +2,8 @@
 #include "srm_host.h"
 #include "srm_sched.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <lauxlib.h>
 #include <poll.h>
@@ -179,9 +181,5 @@ int main(void) {
   tcase_add_test(tc, memory_limit_kills_the_task_that_hits_it);
   tcase_add_test(tc, run_sync_returns_results_and_errors);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return srm_check_run(s);
 }

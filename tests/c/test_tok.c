@@ -4,6 +4,8 @@
 ** UTF-8, the process-wide registry, sessions used from several threads, and name resolution. */
 #include "srm_tok_int.h"
 
+#include "check_main.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -423,10 +425,4 @@ static Suite *tok_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(tok_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+SRM_CHECK_MAIN(tok_suite)
