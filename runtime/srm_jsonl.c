@@ -1,7 +1,7 @@
 /* srm: the streaming JSONL reader (see srm_jsonl.h). One buffer holds [start, end) unread
 ** bytes; lines are found with memchr and handed out in place, so a line is copied only when a
 ** refill has to move its unfinished head to the front of the buffer (or the buffer grows). The
-** buffer starts at 1 MiB and grows, for long lines only, up to line_cap + 1 MiB; a line that
+** buffer starts at 256 KiB and grows, for long lines only, up to line_cap + 256 KiB; a line that
 ** outgrows the cap is then read through to its newline without being kept. */
 #include "srm_jsonl.h"
 
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CHUNK ((size_t)1 << 20)
+#define READ_CHUNK ((size_t)256 << 10) /* small: RSS matters at hundreds of requests in flight */
 /* Bytes a line may carry beyond its stripped length: a BOM (3) and a \r (1). */
 #define LINE_SLACK 4
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* Flush once this much is queued, so one write carries many rows without unbounded buffering. */
-#define FLUSH_AT (256 * 1024)
+#define FLUSH_AT (64 * 1024)
 
 int srm_output_open(struct srm_output *o, const char *path, int append) {
   memset(o, 0, sizeof *o);
