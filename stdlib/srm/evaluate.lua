@@ -97,9 +97,30 @@ function M.evaluate(skill, record, ctx, canned)
   local usage = {}
   sticky_counter = sticky_counter + 1
   llm.track(coroutine.running(), usage, sticky_counter, canned)
+  -- Replies fetched ahead for evidence items that declare a `prefetch` request (LLM judges):
+  -- an aggregate policy asks for its children together, and their first calls go out in one
+  -- llm.batch round trip. run receives its reply as the third argument.
+  local fetched = {}
+  local function prefetch(names)
+    local reqs, owners = {}, {}
+    for _, name in ipairs(names) do
+      local item = skill.evidence[name]
+      if type(item.prefetch) == "function" then
+        local ok, req = pcall(item.prefetch, record, ctx)
+        if ok and type(req) == "table" then
+          reqs[#reqs + 1] = req
+          owners[#owners + 1] = name
+        end
+      end
+    end
+    if #reqs < 2 then return end -- nothing to gain
+    local ok, replies = pcall(llm.batch, reqs)
+    if not ok then return end -- each item makes (and reports) its own call instead
+    for i, name in ipairs(owners) do fetched[name] = replies[i] end
+  end
   local function lookup(name)
     local item = skill.evidence[name]
-    local ok, v, detail = xpcall(item.run, on_error, record, ctx)
+    local ok, v, detail = xpcall(item.run, on_error, record, ctx, fetched[name])
     local res = ok and normalize(name, v, detail) or M.error_result(v)
     -- Only a successful result expands; a failed one stays a single component with its reason.
     if ok and type(v) == "table" and type(v.components) == "table" and res.status == "ok" then
@@ -110,7 +131,7 @@ function M.evaluate(skill, record, ctx, canned)
     components[name] = res
     return res
   end
-  local env = policy.env(lookup)
+  local env = policy.env(lookup, prefetch)
   local ok, outcome = xpcall(skill.policy.eval, on_error, skill.policy, env)
   local result
   if not ok then

@@ -115,27 +115,41 @@ function judge.rubric(opts)
     "your reasoning, then the verdict. Reply with only a JSON object: " ..
     '{"reason": "<your reasoning>", "score": <integer from %d to %d>}.', lo, hi)
   local schema = opts.json_schema ~= false and score_schema(lo, hi) or nil
+  -- The first request for a record (nil when the record lacks the response field).
+  local function request(record)
+    local response = options.field(record, field)
+    if not response then return nil end
+    local parts = { "# Rubric\n\n" .. rubric }
+    local prompt = field_or_nil(record, opts.prompt_field or "prompt")
+    if prompt then parts[#parts + 1] = "# Task given to the model\n\n" .. prompt end
+    local reference = field_or_nil(record, opts.reference_field)
+    if reference then parts[#parts + 1] = "# Reference answer\n\n" .. reference end
+    parts[#parts + 1] = "# Response to grade\n\n" .. response
+    local messages = {
+      { role = "system", content = system },
+      { role = "user", content = table.concat(parts, "\n\n") },
+    }
+    return { model = opts.model, messages = messages, temperature = opts.temperature or 0,
+      max_tokens = opts.max_tokens or 1024, response_format = schema, timeout = opts.timeout,
+      retries = opts.retries }
+  end
   return {
     kind = "judge.rubric",
     describe = string.format("LLM judge, rubric %s, scale %g-%g, on '%s'",
       opts.rubric or "(inline)", lo, hi, field),
-    run = function(record)
-      local response, why = options.field(record, field)
-      if not response then return { status = "input_error", reason = why } end
-      local parts = { "# Rubric\n\n" .. rubric }
-      local prompt = field_or_nil(record, opts.prompt_field or "prompt")
-      if prompt then parts[#parts + 1] = "# Task given to the model\n\n" .. prompt end
-      local reference = field_or_nil(record, opts.reference_field)
-      if reference then parts[#parts + 1] = "# Reference answer\n\n" .. reference end
-      parts[#parts + 1] = "# Response to grade\n\n" .. response
-      local messages = {
-        { role = "system", content = system },
-        { role = "user", content = table.concat(parts, "\n\n") },
-      }
-      local req = { model = opts.model, messages = messages, temperature = opts.temperature or 0,
-        max_tokens = opts.max_tokens or 1024, response_format = schema, timeout = opts.timeout,
-        retries = opts.retries }
-      local reply, err, code = llm.chat(req)
+    prefetch = request, -- lets an aggregate send several judges' first calls together
+    -- fetched: this record's first reply when a policy prefetched it (see evaluate.lua)
+    run = function(record, _, fetched)
+      local _, why = options.field(record, field)
+      local req = request(record)
+      if not req then return { status = "input_error", reason = why } end
+      local messages = req.messages
+      local reply, err, code
+      if fetched then
+        if fetched.error then reply, err, code = nil, fetched.error, fetched.code else reply = fetched end
+      else
+        reply, err, code = llm.chat(req)
+      end
       if not reply then
         return { status = "judge_failed", reason = tostring(err) .. " (" .. tostring(code) .. ")" }
       end

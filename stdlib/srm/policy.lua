@@ -115,6 +115,7 @@ end
 -- Evaluates children in order; returns outcomes, the excluded union and name -> status for
 -- the evidence that did not count (for reasons).
 local function eval_all(env, children)
+  env:prefetch(children)
   local outcomes, excluded, seen, statuses = {}, {}, {}, {}
   for i, c in ipairs(children) do
     local o = env:eval(c)
@@ -138,12 +139,22 @@ lookup(name) runs evidence `name` and returns its result table. env:evidence(nam
 most once per name (env.order lists names in order of first evaluation); env:eval(child)
 evaluates a policy node or an evidence name and returns an outcome.
 ]]
-function policy.env(lookup)
+function policy.env(lookup, prefetch)
   if type(lookup) ~= "function" then -- per record: a plain check, not options.check_type
     error("policy.env: argument #1 must be a function, got " .. type(lookup), 2)
   end
   local results = {}
   local env = {order = {}}
+  -- env:prefetch(children): an aggregate will evaluate all these children, so evidence that
+  -- calls a model can send its requests together (one round trip instead of one per item).
+  function env.prefetch(_, children)
+    if not prefetch then return end
+    local names = {}
+    for _, c in ipairs(children) do
+      if type(c) == "string" and results[c] == nil then names[#names + 1] = c end
+    end
+    if #names > 1 then prefetch(names) end
+  end
   function env.evidence(self, name)
     local r = results[name]
     if r == nil then
@@ -276,6 +287,11 @@ function policy.weighted(spec)
     local excluded, seen, statuses = {}, {}, {}
     local pos_sum, pos_w, pen, penalties = 0.0, 0.0, 0.0, {}
     local used, positives = {}, {}
+    local wanted = {}
+    for _, e in ipairs(entries) do
+      if e.weight ~= 0 then wanted[#wanted + 1] = e.child end
+    end
+    env:prefetch(wanted)
     for _, e in ipairs(entries) do
       if e.weight ~= 0 then
         local o = env:eval(e.child)

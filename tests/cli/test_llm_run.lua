@@ -89,6 +89,21 @@ T.case("cache: a second identical run sends no request and gives the same rows",
   end
 end)
 
+T.case("independent judges of one record fan out: one round trip, not two", function()
+  local mock <close> = M.start { latency_ms = 400 }
+  local data = C.write_jsonl(dir .. "/two.jsonl", { { id = 1, prompt = "q", response = "a" } })
+  local out = dir .. "/two-out.jsonl"
+  local a = { "run", "tests/data/skills/two_judges.lua", data, "-o", out, "--endpoint", mock.url,
+    "--model", "mock", "--no-cache", "--no-progress" }
+  local code, _, err = C.srm(a, dir)
+  T.eq(code, 0, "exit (" .. err .. ")")
+  local row = C.read_rows(out)[1]
+  T.eq(row.status, "ok")
+  T.eq(row.usage.llm_calls, 2)
+  T.eq(mock.stats().peak_in_flight, 2, "both calls were in flight together")
+  T.truthy(row.latency_ms < 700, "one round trip (~400 ms), not two: " .. row.latency_ms)
+end)
+
 T.case("the API key appears in no row, log, error message or cache file", function()
   local key = "sk-srm-test-SECRET-7f3a9c"
   local mock <close> = M.start { require_key = key }
