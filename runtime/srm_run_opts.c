@@ -348,16 +348,17 @@ int srm_run_configure_llm(lua_State *L, const struct run_opts *o) {
     lua_setfield(L, -2, "tpm");
   }
   if (!o->no_cache && (o->cache || (o->out && strcmp(o->out, "-") != 0))) {
+    /* --cache PATH, else srm-cache.sqlite next to the output file */
     const char *slash = o->cache ? NULL : strrchr(o->out, '/');
-    if (o->cache)
+    if (o->cache) {
       lua_pushstring(L, o->cache);
-    else if (slash) /* next to the output file */
-    {
+    } else if (slash) {
       lua_pushlstring(L, o->out, (size_t)(slash - o->out));
       lua_pushliteral(L, "/srm-cache.sqlite");
       lua_concat(L, 2);
-    } else
+    } else {
       lua_pushliteral(L, "srm-cache.sqlite");
+    }
     lua_setfield(L, -2, "cache");
   }
   if (o->disable_thinking) {
