@@ -1,12 +1,11 @@
 /* srm: `srm check SKILL`, loads a skill, runs its self-tests and prints its evidence plan. */
 #include "srm_cmd.h"
+#include "srm_run_opts.h"
 #include "srm_skill.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
-
-#define MAX_SETTINGS 64
 
 int srm_cmd_check(int argc, char **argv) {
   const char *skill = NULL, *stdlib_dir = NULL;
@@ -15,16 +14,8 @@ int srm_cmd_check(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--stdlib-dir") == 0 && i + 1 < argc) {
       stdlib_dir = argv[++i];
-    } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsettings < MAX_SETTINGS) {
-      char *kv = argv[++i], *eq = strchr(kv, '=');
-      if (!eq || eq == kv) {
-        fprintf(stderr, "srm check: --set expects KEY=VALUE, got '%s'\n", kv);
-        return SRM_EXIT_USAGE;
-      }
-      *eq = '\0';
-      settings[nsettings].key = kv;
-      settings[nsettings].value = eq + 1;
-      nsettings++;
+    } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+      if (srm_run_add_setting("srm check", argv[++i], settings, &nsettings)) return SRM_EXIT_USAGE;
     } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       puts("usage: srm check SKILL [--set KEY=VALUE]... [--stdlib-dir DIR]\n"
            "Loads SKILL, runs its self-tests and prints its evidence plan. Exit 3 on failure.");
@@ -42,11 +33,11 @@ int srm_cmd_check(int argc, char **argv) {
   }
   struct srm_host h;
   char err[2048];
-  if (srm_host_open(&h, (size_t)2048 << 20, stdlib_dir, err, sizeof err) != 0) {
+  if (srm_host_open(&h, SRM_DEFAULT_MAX_MEMORY, stdlib_dir, err, sizeof err) != 0) {
     fprintf(stderr, "srm check: %s\n", err);
     return SRM_EXIT_FAILURE;
   }
-  struct srm_task_limits lim = {500000000L, 600};
+  struct srm_task_limits lim = {SRM_DEFAULT_MAX_INSTRUCTIONS, SRM_DEFAULT_TIMEOUT_S};
   struct srm_loaded_skill sk;
   int rc = SRM_EXIT_OK;
   enum srm_load_result lr =

@@ -9,6 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int srm_run_add_setting(const char *cmd, char *kv, struct srm_setting *settings, int *n) {
+  char *eq = strchr(kv, '=');
+  if (!eq || eq == kv) {
+    fprintf(stderr, "%s: --set expects KEY=VALUE, got '%s'\n", cmd, kv);
+    return -1;
+  }
+  if (*n == MAX_SETTINGS) {
+    fprintf(stderr, "%s: at most %d --set options\n", cmd, MAX_SETTINGS);
+    return -1;
+  }
+  *eq = '\0';
+  settings[*n].key = kv;
+  settings[*n].value = eq + 1;
+  (*n)++;
+  return 0;
+}
+
 void srm_run_usage(FILE *f) {
   fputs(
       "usage: srm run SKILL DATA [-o OUT] [options]\n"
@@ -139,9 +156,9 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
   o->limit = -1;
   o->max_error_rate = -1;
   o->concurrency = 256;
-  o->timeout_s = 600;
-  o->max_instructions = 500000000L;
-  o->max_memory = (size_t)2048 << 20;
+  o->timeout_s = SRM_DEFAULT_TIMEOUT_S;
+  o->max_instructions = SRM_DEFAULT_MAX_INSTRUCTIONS;
+  o->max_memory = SRM_DEFAULT_MAX_MEMORY;
   o->line_cap = (size_t)64 << 20;
   o->log_every = 10;
   o->llm_timeout = 120;
@@ -175,22 +192,9 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       if (parse_int("--limit", optarg, 0, &n)) return -1;
       o->limit = n;
       break;
-    case OPT_SET: {
-      char *eq = strchr(optarg, '=');
-      if (!eq || eq == optarg) {
-        fprintf(stderr, "srm run: --set expects KEY=VALUE, got '%s'\n", optarg);
-        return -1;
-      }
-      if (o->nsettings == MAX_SETTINGS) {
-        fprintf(stderr, "srm run: at most %d --set options\n", MAX_SETTINGS);
-        return -1;
-      }
-      *eq = '\0';
-      o->settings[o->nsettings].key = optarg;
-      o->settings[o->nsettings].value = eq + 1;
-      o->nsettings++;
+    case OPT_SET:
+      if (srm_run_add_setting("srm run", optarg, o->settings, &o->nsettings)) return -1;
       break;
-    }
     case OPT_MAX_ERROR_RATE:
       if (parse_double("--max-error-rate", optarg, 0, 1, &o->max_error_rate)) return -1;
       break;

@@ -46,6 +46,15 @@ struct run_opts {
   long workers; /* event-loop threads; 1 = everything on the main thread */
 };
 
+/* Per-record budgets by default (srm run flags; srm check uses the same). */
+#define SRM_DEFAULT_MAX_INSTRUCTIONS 500000000L
+#define SRM_DEFAULT_TIMEOUT_S 600.0
+#define SRM_DEFAULT_MAX_MEMORY ((size_t)2048 << 20)
+
+/* Adds one --set KEY=VALUE (kv is split in place). Returns 0, or -1 after reporting a usage
+** error prefixed with cmd ("srm run", "srm check"). */
+int srm_run_add_setting(const char *cmd, char *kv, struct srm_setting *settings, int *n);
+
 void srm_run_usage(FILE *f);
 /* Returns 0, 1 for --help, or -1 on a usage error (already reported on stderr). */
 int srm_run_parse(int argc, char **argv, struct run_opts *o);

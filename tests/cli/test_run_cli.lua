@@ -36,6 +36,16 @@ T.case("--set of an undeclared setting is a usage error listing the declared one
   T.truthy(err:find("scael", 1, true) and err:find("scale", 1, true), err)
 end)
 
+T.case("srm check takes --set like srm run, with the same usage errors", function()
+  local code, _, err = C.srm({ "check", slow, "--set", "scale" }, dir)
+  T.eq(code, 2, "exit")
+  T.truthy(err:find("srm check: --set expects KEY=VALUE", 1, true), err)
+  code, _, err = C.srm({ "check", slow, "--set", "scale=fast" }, dir)
+  T.eq(code, 2, "exit")
+  T.truthy(err:find("expected a number", 1, true), err)
+  T.eq((C.srm({ "check", slow, "--set", "scale=2" }, dir)), 0, "a good --set")
+end)
+
 T.case("--set with a value of the wrong type is a usage error", function()
   local code, _, err = C.srm({ "run", slow, data, "--set", "scale=fast" }, dir)
   T.eq(code, 2, "exit")
