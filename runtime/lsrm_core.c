@@ -203,18 +203,10 @@ static int core_stderr(lua_State *L) {
   return 0;
 }
 
-/* core.in_task() -> boolean: whether the caller runs as a scheduled task */
-static int core_in_task(lua_State *L) {
-  lua_pushboolean(L, srm_task_current(L) != NULL);
-  return 1;
-}
-
 static const luaL_Reg core_funcs[] = {
-    {"sleep", core_sleep},   {"now", core_now},
-    {"sha256", core_sha256}, {"read_file", core_read_file},
-    {"stderr", core_stderr}, {"in_task", core_in_task},
-    {"event", core_event},   {"wait", core_wait},
-    {"signal", core_signal}, {NULL, NULL},
+    {"sleep", core_sleep},         {"now", core_now},       {"sha256", core_sha256},
+    {"read_file", core_read_file}, {"stderr", core_stderr}, {"event", core_event},
+    {"wait", core_wait},           {"signal", core_signal}, {NULL, NULL},
 };
 
 int luaopen_srm_core(lua_State *L) {

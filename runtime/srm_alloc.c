@@ -5,10 +5,8 @@
 
 void srm_alloc_init(struct srm_alloc *a, size_t limit) {
   a->used = 0;
-  a->peak = 0;
   a->limit = limit;
   a->enforcing = 0;
-  a->fail_after = 0;
   srm_alloc_clear(a);
 }
 
@@ -33,7 +31,6 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (nsize > old) {
-    if (a->fail_after > 0 && --a->fail_after == 0) return NULL;
     if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
       if (a->pending) a->exceeded = 1; /* the previous refusal was not a false alarm */
       a->pending = 1;
@@ -52,6 +49,5 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   void *p = realloc(ptr, nsize);
   if (!p) return NULL;
   a->used = a->used - old + nsize;
-  if (a->used > a->peak) a->peak = a->used;
   return p;
 }

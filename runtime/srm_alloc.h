@@ -7,12 +7,10 @@
 #include <stddef.h>
 
 struct srm_alloc {
-  size_t used;     /* bytes currently held by the state */
-  size_t peak;     /* high-water mark of used */
-  size_t limit;    /* refuse growth past this while enforcing; 0 = no limit */
-  int enforcing;   /* set while a task runs */
-  int exceeded;    /* sticky: a refusal happened that was not a false alarm (see below) */
-  long fail_after; /* testing: fail the Nth allocation from now (0 = off) */
+  size_t used;   /* bytes currently held by the state */
+  size_t limit;  /* refuse growth past this while enforcing; 0 = no limit */
+  int enforcing; /* set while a task runs */
+  int exceeded;  /* sticky: a refusal happened that was not a false alarm (see below) */
   /* The last refusal, while unresolved. Lua answers most refusals with an emergency full
   ** collection and then repeats the identical request: if that repeat succeeds, the refusal was
   ** only uncollected garbage and is forgotten. Any other outcome (the repeat is refused too, a

@@ -538,10 +538,6 @@ void srm_sched_free(struct srm_sched *s) {
   free(s);
 }
 
-lua_State *srm_sched_state(struct srm_sched *s) {
-  return s->L;
-}
-
 CURLM *srm_sched_multi(struct srm_sched *s) {
   return s->multi;
 }

@@ -66,7 +66,6 @@ struct srm_transfer {
 
 struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc);
 void srm_sched_free(struct srm_sched *s);
-lua_State *srm_sched_state(struct srm_sched *s);
 CURLM *srm_sched_multi(struct srm_sched *s);
 size_t srm_sched_live_tasks(struct srm_sched *s);
 /* Registers the scheduler in L's extra space so C modules can find it. */

@@ -33,7 +33,6 @@ struct worker {
   pthread_t thread;
   struct srm_exec e;
   struct job *head, *tail; /* inbox, under pool->lock */
-  size_t queued;           /* jobs in the inbox */
   size_t assigned;         /* submitted to this worker and not yet collected */
   int started, ready, failed;
   char error[700];
@@ -105,7 +104,6 @@ static void *worker_main(void *arg) {
       struct job *j = wk->head;
       wk->head = j->next;
       if (!wk->head) wk->tail = NULL;
-      wk->queued--;
       j->next = take;
       take = j;
       if (wk->e.inflight + 1 >= cap) break;
@@ -211,7 +209,6 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   else
     best->head = j;
   best->tail = j;
-  best->queued++;
   best->assigned++;
   p->pending++;
   pthread_mutex_unlock(&p->lock);

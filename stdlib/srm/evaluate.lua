@@ -91,7 +91,7 @@ end
 
 -- evaluate(skill, record, ctx [, canned]) -> result
 -- result = {score, status, reason, verdict, excluded, components = {name = result}, detail,
---           order, usage}; canned: self-test replies for llm calls (see srm.llm.track)
+--           usage}; canned: self-test replies for llm calls (see srm.llm.track)
 function M.evaluate(skill, record, ctx, canned)
   local components, row_detail = {}, {}
   local usage = {}
@@ -153,7 +153,6 @@ function M.evaluate(skill, record, ctx, canned)
   if result.status ~= "ok" then result.score = nil end
   result.components = components
   result.detail = next(row_detail) ~= nil and row_detail or nil
-  result.order = env.order
   result.usage = usage
   return result
 end
