@@ -1,6 +1,5 @@
-/* srm: srm.json, JSON for skills and for the row writer. Decoding goes through a private
-** lua-cjson 2.1.0 instance followed by a C pass that turns integral floats back into integers
-** and marks decoded arrays; encoding is our own C encoder, because srm's rows must be
+/* srm: srm.json, JSON for skills and for the row writer. Decoding is srm_json_decode.c (why not
+** lua-cjson: see there); encoding is our own C encoder, because srm's rows must be
 ** reproducible byte for byte: object keys are sorted, integers are exact, floats use the
 ** shortest text that round-trips, and the output is always valid UTF-8. The encoder never calls
 ** Lua and keeps its buffers in a per-state scratch userdata, so a row costs no allocation once
@@ -10,7 +9,6 @@
 
 #include <float.h>
 #include <lauxlib.h>
-#include <lua-cjson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +16,11 @@
 
 #define JSON_MAX_ENCODE_DEPTH 100      /* nested tables json.encode accepts */
 #define JSON_DEFAULT_DECODE_DEPTH 1000 /* json.decode nesting limit */
-#define JSON_MAX_DECODE_DEPTH 10000    /* cjson recurses on the C stack: bound what callers ask */
+#define JSON_MAX_DECODE_DEPTH 10000    /* the decoder recurses on the C stack: bound it */
 #define JSON_MAX_INDENT 16
 #define JSON_SCRATCH_MIN 4096
 #define JSON_SCRATCH_KEEP ((size_t)1 << 20)  /* larger scratch buffers are released after a call */
-#define JSON_MAX_SAFE_INT 9007199254740992.0 /* 2^53 */
+#define JSON_MAX_SAFE_INT 9007199254740992.0 /* 2^53: integral floats up to it print as x.0 */
 
 /* Registry keys (their addresses). */
 static char json_array_mt_key;
@@ -644,65 +642,14 @@ int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size
   return 0;
 }
 
-/* ---------------------------------------------------------------- decoding */
-
-/* Whether the number at idx is a float that is integral, within 2^53 and not -0.0. */
-static int integral_float(lua_State *L, int idx, lua_Integer *out) {
-  if (lua_isinteger(L, idx)) return 0;
-  double d = (double)lua_tonumber(L, idx);
-  if (!(d >= -JSON_MAX_SAFE_INT && d <= JSON_MAX_SAFE_INT) || d != floor(d)) return 0;
-  if (d == 0 && signbit(d)) return 0;
-  *out = (lua_Integer)d;
-  return 1;
-}
-
-/* The pass after cjson over the table at t: integral floats become integers, non-empty arrays
-** get the array marker (mt: its stack index). cjson gives arrays keys 1..n and objects string
-** keys only, so a table with a border > 0 came from an array. The recursion is bounded by the
-** decode depth limit cjson already enforced. */
-static void decode_fix(lua_State *L, int t, int mt) {
-  luaL_checkstack(L, 4, "srm.json.decode: nesting too deep");
-  lua_Integer iv;
-  lua_Unsigned n = lua_rawlen(L, t);
-  if (n > 0) {
-    lua_pushvalue(L, mt);
-    lua_setmetatable(L, t);
-    for (lua_Unsigned i = 1; i <= n; i++) {
-      int type = lua_rawgeti(L, t, (lua_Integer)i); /* ..., element */
-      if (type == LUA_TTABLE) {
-        decode_fix(L, lua_gettop(L), mt);
-      } else if (type == LUA_TNUMBER && integral_float(L, -1, &iv)) {
-        lua_pushinteger(L, iv);
-        lua_rawseti(L, t, (lua_Integer)i);
-      }
-      lua_pop(L, 1);
-    }
-    return;
-  }
-  lua_pushnil(L);
-  while (lua_next(L, t)) { /* ..., key, value */
-    int type = lua_type(L, -1);
-    if (type == LUA_TTABLE) {
-      decode_fix(L, lua_gettop(L), mt);
-    } else if (type == LUA_TNUMBER && integral_float(L, -1, &iv)) {
-      lua_pushvalue(L, -2);
-      lua_pushinteger(L, iv);
-      lua_rawset(L, t); /* assigning an existing field keeps the traversal valid */
-    }
-    lua_pop(L, 1);
-  }
-}
-
 /* ---------------------------------------------------------------- Lua API */
 
 /*
 ** json.decode(s [, max_depth]) -> value | nil, errmsg, "BAD_JSON"
 ** Never raises on bad input; raises when s is not a string or max_depth is out of 1..10000.
-** Numbers that are integral and within 2^53 come back as integers (so "1.0" decodes to 1;
-** -0.0 stays a float), null as json.null, non-empty arrays marked with json.array_mt. An empty
-** JSON array decodes as an empty table that cannot be told from {} (a lua-cjson 2.1.0
-** limitation), so it re-encodes as {}.
-** Upvalues: cjson decode, cjson decode_max_depth, depth currently configured, json.array_mt.
+** Integers come back exact (64-bit); other numbers as floats, except integral ones within 2^53
+** (so "1.0" decodes to 1; -0.0 stays a float); null as json.null; arrays, empty ones included,
+** marked with json.array_mt. Upvalue: json.array_mt.
 */
 static int json_decode(lua_State *L) {
   size_t len;
@@ -711,38 +658,12 @@ static int json_decode(lua_State *L) {
   lua_Integer depth = luaL_optinteger(L, 2, JSON_DEFAULT_DECODE_DEPTH);
   luaL_argcheck(L, depth >= 1 && depth <= JSON_MAX_DECODE_DEPTH, 2,
                 "max_depth must be between 1 and 10000");
-  lua_settop(L, 1);
-  const char *nul = memchr(s, '\0', len);
-  if (nul) { /* cjson would stop reading there and accept what came before */
+  char err[128];
+  if (srm_json_decode(L, s, len, lua_upvalueindex(1), (int)depth, err, sizeof err) != 0) {
     lua_pushnil(L);
-    lua_pushfstring(L, "NUL byte at character %I", (lua_Integer)(nul - s) + 1);
+    lua_pushstring(L, err);
     lua_pushliteral(L, "BAD_JSON");
     return 3;
-  }
-  if (lua_tointeger(L, lua_upvalueindex(3)) != depth) {
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_pushinteger(L, depth);
-    lua_call(L, 1, 0);
-    lua_pushinteger(L, depth);
-    lua_replace(L, lua_upvalueindex(3));
-  }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushvalue(L, 1);
-  int status = lua_pcall(L, 1, 1, 0); /* s, value | s, message */
-  if (status == LUA_ERRMEM) return lua_error(L);
-  if (status != LUA_OK) {
-    lua_pushnil(L);
-    lua_insert(L, -2);
-    lua_pushliteral(L, "BAD_JSON");
-    return 3;
-  }
-  lua_Integer iv;
-  if (lua_type(L, 2) == LUA_TTABLE) {
-    lua_pushvalue(L, lua_upvalueindex(4)); /* s, value, array_mt */
-    decode_fix(L, 2, 3);
-    lua_settop(L, 2);
-  } else if (lua_type(L, 2) == LUA_TNUMBER && integral_float(L, 2, &iv)) {
-    lua_pushinteger(L, iv);
   }
   return 1;
 }
@@ -914,7 +835,7 @@ static void push_markers(lua_State *L) {
 }
 
 /*
-** The module: decode, encode, array, is_array, null (cjson's null light userdata), array_mt,
+** The module: decode, encode, array, is_array, null (the NULL light userdata), array_mt,
 ** empty_array. json.empty_array is one table shared by every skill: assigning into it raises
 ** (rawset would bypass the guard; skills must not modify it).
 */
@@ -929,21 +850,9 @@ int luaopen_srm_json(lua_State *L) {
   lua_pushlightuserdata(L, NULL);
   lua_setfield(L, -2, "null");
 
-  lua_pushcfunction(L, luaopen_cjson); /* array_mt, json, luaopen_cjson */
-  lua_call(L, 0, 1);                   /* array_mt, json, cjson (a private instance) */
-  lua_getfield(L, -1, "decode_invalid_numbers");
-  lua_pushboolean(L, 0); /* reject NaN, Infinity and hex numbers */
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "decode_max_depth");
-  lua_pushinteger(L, JSON_DEFAULT_DECODE_DEPTH);
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "decode");
-  lua_getfield(L, -2, "decode_max_depth");
-  lua_pushinteger(L, JSON_DEFAULT_DECODE_DEPTH);
-  lua_pushvalue(L, -6); /* array_mt, json, cjson, decode, set_depth, depth, array_mt */
-  lua_pushcclosure(L, json_decode, 4);
-  lua_setfield(L, -3, "decode"); /* array_mt, json, cjson */
-  lua_pop(L, 1);
+  lua_pushvalue(L, -2); /* array_mt, json, array_mt */
+  lua_pushcclosure(L, json_decode, 1);
+  lua_setfield(L, -2, "decode");
 
   get_scratch(L);
   lua_remove(L, -2); /* json */

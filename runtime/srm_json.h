@@ -15,4 +15,11 @@
 ** (growing b, or creating the per-state scratch buffer on first use). */
 int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size_t errlen);
 
+/* Decodes the JSON text s[0..len) and pushes its value (arrays marked with the table at stack
+** index array_mt, null as the NULL light userdata). Returns 0, or -1 with "<what> at character
+** N" in err and nothing pushed. Nesting deeper than max_depth is an error. Raises only on memory
+** errors. Implemented in srm_json_decode.c. */
+int srm_json_decode(lua_State *L, const char *s, size_t len, int array_mt, int max_depth, char *err,
+                    size_t errlen);
+
 #endif
