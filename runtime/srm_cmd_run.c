@@ -307,7 +307,8 @@ int srm_cmd_run(int argc, char **argv) {
       goto done;
     }
   }
-  int64_t total = srm_jsonl_count_records(o.data);
+  /* Counting reads the whole file once more: only worth it for the progress display. */
+  int64_t total = o.progress ? srm_jsonl_count_records(o.data) : -1;
   if (total >= 0 && o.limit >= 0 && total > o.limit) total = o.limit;
   srm_progress_init(&r.progress, stderr, o.progress, total, o.log_every);
 

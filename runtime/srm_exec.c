@@ -2,10 +2,13 @@
 #include "srm_exec.h"
 
 #include "srm_cmd.h"
+#include "srm_json.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SRM_RECORD_MAX_DEPTH 1000 /* nesting accepted in an input record (as json.decode) */
 
 struct record_slot {
   struct srm_exec *e;
@@ -141,14 +144,39 @@ void srm_exec_reject(struct srm_exec *e, uint64_t seq, uint64_t lineno, const ch
   deliver_top(e, seq, "input_error", 0, 0);
 }
 
+/* Run protected (memory errors): decodes the line where it lies, without a Lua copy of it, and
+** calls runner.prepare(skill, record | nil, error | nil, lineno). Arguments: prepare, skill,
+** line (light userdata), its length, lineno. */
+static int prepare_line(lua_State *L) {
+  const char *line = lua_touserdata(L, 3);
+  size_t len = (size_t)lua_tointeger(L, 4);
+  lua_Integer lineno = lua_tointeger(L, 5);
+  lua_settop(L, 2); /* prepare, skill */
+  luaL_getmetatable(L, "srm.json.array");
+  char err[128];
+  if (srm_json_decode(L, line, len, 3, SRM_RECORD_MAX_DEPTH, err, sizeof err) == 0) {
+    lua_remove(L, 3); /* prepare, skill, record */
+    lua_pushnil(L);
+  } else {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+  }
+  lua_pushinteger(L, lineno);
+  lua_call(L, 4, 3);
+  return 3;
+}
+
 enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line, size_t len,
                               uint64_t lineno, int start) {
   lua_State *L = e->h.L;
+  lua_pushcfunction(L, prepare_line);
   lua_rawgeti(L, LUA_REGISTRYINDEX, e->prepare_ref);
   lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
-  lua_pushlstring(L, line, len);
+  lua_pushlightuserdata(L, (void *)line);
+  lua_pushinteger(L, (lua_Integer)len);
   lua_pushinteger(L, (lua_Integer)lineno);
-  if (srm_host_pcall(L, 3, 3) != LUA_OK) { /* kind, a, b */
+  if (srm_host_pcall(L, 5, 3) != LUA_OK) { /* kind, a, b */
     char msg[600];
     snprintf(msg, sizeof msg, "internal error reading line %llu: %s", (unsigned long long)lineno,
              lua_tostring(L, -1));

@@ -117,6 +117,9 @@ function llm.configure(c)
   config.timeout = c.timeout or config.timeout
   config.retries = c.retries or config.retries
   config.chat_template_kwargs = c.chat_template_kwargs
+  if c.cache ~= config.cache_path then
+    cache_handle, cache_failed = nil, false
+  end
   config.cache_path = c.cache
   return true
 end
@@ -231,9 +234,13 @@ local function send(bodies, timeouts, retries)
       end
       -- Encoded once: the same bytes give the cache / single-flight key and go on the wire.
       encoded[i] = json.encode(body)
-      keys[i] = core.sha256(encoded[i])
+      -- Without a cache every request goes out, identical ones included (with temperature > 0
+      -- they are independent samples), so no key is needed.
+      keys[i] = c and core.sha256(encoded[i])
       local hit = c and c:get(keys[i])
-      if hit then
+      if not c then
+        pending[#pending + 1] = i
+      elseif hit then
         results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
       elseif in_flight[keys[i]] then
         follow[i] = follow_slot(in_flight[keys[i]])
@@ -245,8 +252,10 @@ local function send(bodies, timeouts, retries)
       end
     end
   end
-  local own = {}
-  for _, i in ipairs(pending) do own[#own + 1] = i end
+  local own = {} -- requests whose key this record holds in in_flight
+  for _, i in ipairs(pending) do
+    if keys[i] then own[#own + 1] = i end
+  end
   -- Up to two rounds: the second re-sends replies that were not JSON (a truncated or garbled
   -- body is usually transient) and requests refused for chat_template_kwargs.
   for round = 1, 2 do

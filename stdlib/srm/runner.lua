@@ -268,17 +268,16 @@ local function describe_json_type(v)
   return "a " .. type(v)
 end
 
--- prepare(skill, line, lineno) -> "record", record, id | "row", row_json | "skip"
-function M.prepare(skill, line, lineno)
-  local rec, err = json.decode(line)
-  if rec == nil and err then
+-- prepare(skill, rec, err, lineno) -> "record", record, id | "row", row_json | "skip"
+-- The host decodes the line (srm_json_decode, in place): rec is its value, or nil with err.
+function M.prepare(skill, rec, err, lineno)
+  if err then
     if done_ids and done_ids[id_key(lineno)] then return "skip" end
-    return "row", input_error_row(skill, lineno, "invalid JSON: " .. tostring(err))
+    return "row", input_error_row(skill, lineno, "invalid JSON: " .. err)
   end
-  if type(rec) ~= "table" or not line:match("^%s*{") then
+  if type(rec) ~= "table" or json.is_array(rec) then
     if done_ids and done_ids[id_key(lineno)] then return "skip" end
-    local what = line:match("^%s*%[") and "an array" or describe_json_type(rec)
-    return "row", input_error_row(skill, lineno, "expected a JSON object, got " .. what)
+    return "row", input_error_row(skill, lineno, "expected a JSON object, got " .. describe_json_type(rec))
   end
   local id = rec.id
   if id == nil or id == json.null then id = rec.key end

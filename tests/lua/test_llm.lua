@@ -16,6 +16,11 @@ local function configure(extra)
   llm.configure(c)
 end
 configure()
+do -- the cache's metatable is created once per state: create it before counting registry entries
+  local path = os.tmpname()
+  require("srm.cache").open(path):close()
+  for _, suffix in ipairs { "", "-wal", "-shm" } do os.remove(path .. suffix) end
+end
 
 -- Live registry references (luaL_unref leaves an integer free-list link in a freed slot).
 local function registry_size()
@@ -136,13 +141,27 @@ clean_case("batch: results in order, failures in place", function()
   T.eq(out[3].content, "three")
 end)
 
-clean_case("identical requests in flight are sent once (single flight)", function()
+clean_case("with a cache, identical requests in flight are sent once (single flight)", function()
+  local path = os.tmpname()
+  configure { cache = path }
   mock.reset_stats()
   local msgs = user("same question [[mock:latency_ms=100]] " .. core.now())
   local out = llm.batch { { messages = msgs }, { messages = msgs } }
   -- Within one batch both are the same key: the second follows the first.
   T.eq(out[1].content, out[2].content)
   T.eq(mock.stats().requests, 1, "one HTTP request")
+  configure()
+  collectgarbage()
+  for _, suffix in ipairs { "", "-wal", "-shm" } do os.remove(path .. suffix) end
+end)
+
+clean_case("without a cache, identical requests are independent samples", function()
+  mock.reset_stats()
+  local msgs = user("same question again [[mock:latency_ms=50]] " .. core.now())
+  local out = llm.batch { { messages = msgs }, { messages = msgs } }
+  T.eq(out[1].cached, false)
+  T.eq(out[2].cached, false)
+  T.eq(mock.stats().requests, 2, "two HTTP requests")
 end)
 
 clean_case("unknown options raise", function()
