@@ -304,14 +304,6 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end, size_t 
   return need + 1;
 }
 
-/* Bytes that go into a string literal as they are: printable ASCII but '"' and '\\'. */
-static unsigned char plain_byte[256];
-
-static void init_plain_bytes(void) {
-  for (int c = 0x20; c < 0x80; c++)
-    plain_byte[c] = c != '"' && c != '\\';
-}
-
 /* A JSON string literal per RFC 8259: '"', '\\' and control characters escaped, '/' and valid
 ** UTF-8 passed through, each ill-formed sequence replaced by U+FFFD. */
 static int put_string(struct json_enc *e, const char *str, size_t len) {
@@ -320,16 +312,9 @@ static int put_string(struct json_enc *e, const char *str, size_t len) {
   if (reserve(e, len + 2)) return -1; /* the common case needs no more */
   e->s->out[e->n++] = '"';
   while (p < end) {
-    /* Prompts and replies are long runs of plain text: skip them with a table lookup. */
-    while (p + 4 <= end &&
-           plain_byte[p[0]] & plain_byte[p[1]] & plain_byte[p[2]] & plain_byte[p[3]])
-      p += 4;
+    p += srm_json_plain_prefix(p, (size_t)(end - p), 1);
     if (p == end) break;
     unsigned char c = *p;
-    if (plain_byte[c]) {
-      p++;
-      continue;
-    }
     size_t bad = 0;
     if (c >= 0x80) {
       size_t seq = utf8_seq(p, end, &bad);
@@ -840,8 +825,7 @@ static void push_markers(lua_State *L) {
 ** (rawset would bypass the guard; skills must not modify it).
 */
 int luaopen_srm_json(lua_State *L) {
-  if (!plain_byte['a']) init_plain_bytes(); /* idempotent; same result from any thread */
-  push_markers(L);                          /* array_mt */
+  push_markers(L); /* array_mt */
   luaL_newlib(L, json_funcs);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "array_mt");

@@ -7,6 +7,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <stddef.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Appends the compact JSON encoding of the value at idx to b. Returns 0, or -1 with a
 ** NUL-terminated "<what> at <path>" message in err (path like $.a[3].b, Lua 1-based indices),
@@ -14,6 +17,31 @@
 ** must be in its normal state (its box at the top of the stack). Raises only on memory errors
 ** (growing b, or creating the per-state scratch buffer on first use). */
 int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size_t errlen);
+
+/* Length of the prefix of p[0..n) that a JSON string holds as it is: no '"', '\\' or control
+** character and, when ascii_only, no byte >= 0x80. Prompts and replies are long runs of such
+** bytes, so both the encoder and the decoder skip them 16 at a time where SSE2 exists. */
+static inline size_t srm_json_plain_prefix(const unsigned char *p, size_t n, int ascii_only) {
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i last_control = _mm_set1_epi8(0x1F);
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v); /* v <= 0x1F */
+    __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+    if (ascii_only) mask |= (unsigned)_mm_movemask_epi8(v); /* high bit: bytes >= 0x80 */
+    if (mask) return i + (size_t)__builtin_ctz(mask);
+  }
+#endif
+  for (; i < n; i++) {
+    unsigned char c = p[i];
+    if (c < 0x20 || c == '"' || c == '\\' || (ascii_only && c >= 0x80)) break;
+  }
+  return i;
+}
 
 /* Decodes the JSON text s[0..len) and pushes its value (arrays marked with the table at stack
 ** index array_mt, null as the NULL light userdata). Returns 0, or -1 with "<what> at character

@@ -29,16 +29,6 @@ struct json_dec {
   size_t errlen;
 };
 
-/* Bytes that end the plain run of a string: the quote, the backslash, control characters. */
-static unsigned char string_stop[256];
-
-static void init_string_stop(void) {
-  for (int c = 0; c < 0x20; c++)
-    string_stop[c] = 1;
-  string_stop['"'] = 1;
-  string_stop['\\'] = 1;
-}
-
 static int fail(struct json_dec *d, const char *what) {
   snprintf(d->err, d->errlen, "%s at character %zu", what, (size_t)(d->p - d->s) + 1);
   return -1;
@@ -155,8 +145,7 @@ static int read_escape(struct json_dec *d, luaL_Buffer *b) {
 static int read_string(struct json_dec *d) {
   d->p++; /* opening quote */
   const unsigned char *start = d->p;
-  while (d->p < d->end && !string_stop[*d->p])
-    d->p++;
+  d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 0);
   if (d->p < d->end && *d->p == '"') { /* the common case: no escape */
     lua_pushlstring(d->L, (const char *)start, (size_t)(d->p - start));
     d->p++;
@@ -180,8 +169,7 @@ static int read_string(struct json_dec *d) {
       rc = fail(d, "control character in string");
     } else {
       start = d->p;
-      while (d->p < d->end && !string_stop[*d->p])
-        d->p++;
+      d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 0);
       luaL_addlstring(&b, (const char *)start, (size_t)(d->p - start));
     }
     if (rc != 0) {
@@ -380,7 +368,6 @@ static int read_value(struct json_dec *d) {
 
 int srm_json_decode(lua_State *L, const char *s, size_t len, int array_mt, int max_depth, char *err,
                     size_t errlen) {
-  if (!string_stop['"']) init_string_stop(); /* idempotent; same result from any thread */
   struct json_dec d = {.L = L,
                        .s = (const unsigned char *)s,
                        .p = (const unsigned char *)s,

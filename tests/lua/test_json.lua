@@ -374,4 +374,17 @@ T.case("large values grow and reuse the scratch buffers", function()
   T.eq(json.encode({1, "two"}), '[1,"two"]', "small value after a huge one")
 end)
 
+T.case("strings: a special byte at every position around the 16-byte scan blocks", function()
+  for len = 1, 40 do
+    for pos = 1, len do
+      for _, special in ipairs { '"', "\\", "\n", "\1", "\xc3\xa9", "\xff", "\x7f" } do
+        local s = string.rep("a", pos - 1) .. special .. string.rep("b", len - pos)
+        local enc = json.encode(s)
+        local want = special == "\xff" and (string.rep("a", pos - 1) .. "\xef\xbf\xbd" .. string.rep("b", len - pos)) or s
+        T.eq(json.decode(enc), want, ("len %d pos %d byte %q"):format(len, pos, special))
+      end
+    end
+  end
+end)
+
 T.done()
