@@ -42,6 +42,14 @@ for w in "${workers[@]}"; do
     r = n / (s > 0 ? s : 0.01);
     printf "| %d | %d | %.0f | %.1f MiB | ~1,000 rec/s, 127 MB | %.0fx |\n", n, w, r, k/1024, r/1000 }'
 done
+# The checks alone (srm.ifeval.check strict + loose on every instruction, no run framework).
+/usr/bin/time -f "%e %M" -o "$work/.time" $SRM lua bench/ifeval_core.lua "$n" >"$work/.core"
+read -r _ c_kib <"$work/.time"
+read -r _ _ _ c_rate <"$work/.core"
+awk -v n="$n" -v r="$c_rate" -v k="$c_kib" 'BEGIN {
+  printf "| %d | core | %.0f | %.1f MiB | ~1,000 rec/s, 127 MB | %.0fx |\n", n, r, k/1024, r/1000 }'
 echo
+echo "core: bench/ifeval_core.lua, srm.ifeval.check on every instruction in one Lua state, without"
+echo "srm run (no JSON decoding, scheduler or rows); its rate excludes the one-off warm-up pass."
 echo "The official checker is not run here (nltk's punkt model is not installable); its figures are"
 echo "the ones stated in issue 4 for this machine: ~1 ms per response (strict + loose), 127 MB RSS."

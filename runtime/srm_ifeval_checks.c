@@ -124,6 +124,7 @@ struct ctx {
   pcre2_match_data *md;
   char *scratch; /* lower-cased copies */
   size_t scratch_cap;
+  struct srm_nltk_memo *nltk_memo; /* sentences tokenized for this response's variants */
   enum srm_ifeval_status status;
   char *err;
   size_t errlen;
@@ -548,7 +549,10 @@ static int check_end(struct ctx *c, const char *s, size_t n) {
 
 static int check_capital_words(struct ctx *c, const char *s, size_t n) {
   size_t count;
-  if (srm_nltk_capital_words(s, n, &count) != 0) return fail(c, IFE_FAILED, "word_tokenize failed");
+  if (!c->nltk_memo && !(c->nltk_memo = srm_nltk_memo_new()))
+    return fail(c, IFE_FAILED, "out of memory");
+  if (srm_nltk_capital_words_memo(s, n, c->nltk_memo, &count) != 0)
+    return fail(c, IFE_FAILED, "word_tokenize failed");
   return compare(c->a->relation, (long long)count, c->a->n);
 }
 
@@ -778,6 +782,7 @@ enum srm_ifeval_status srm_ifeval_check(const struct srm_ifeval_args *a, const c
     if (!is_fixed) pcre2_code_free(c.user[i]);
   }
   if (c.md) pcre2_match_data_free(c.md);
+  srm_nltk_memo_free(c.nltk_memo);
   free(c.scratch);
   free(repaired);
   if (c.status != IFE_OK) *strict = *loose = 0;

@@ -30,6 +30,16 @@
 #define VI_ALPHABET 24
 #define VI_MARKS 5
 
+#define MT_N 624
+#define MT_M 397
+
+struct py_random {
+  uint32_t mt[MT_N];
+  int index;
+  int has_gauss;
+  double gauss_next;
+};
+
 /* One n-gram: its packed key and its entries e_lang/e_prob[first, first + count); a lookup
 ** touches one cache line. */
 struct slot {
@@ -50,20 +60,45 @@ struct srm_langdetect {
   int32_t latin1_exclude[8];
   int n_latin1_exclude;
   int32_t vi_alphabet[VI_ALPHABET], vi_marks[VI_MARKS], vi_normalized[VI_MARKS][VI_ALPHABET];
+  /* Membership of the n-grams over the small alphabet (small_code): bit i of bm1, bm2, bm3 for
+  ** the 1-, 2- and 3-gram whose 6-bit codes read i. A text's n-grams are mostly over it, and
+  ** these 33 KB answer "is it in a profile?" without touching the 4 MB table. */
+  uint64_t bm1, bm2[64], bm3[4096];
+  struct py_random seeded; /* random.Random(0), copied at the start of every detection */
 };
+
+/* The small alphabet: ' ', A-Z, a-z and eleven common accented letters, as 6-bit codes; -1 for
+** every other (normalized) character. */
+#define SMALL_NONE 0xFF
+
+static const int32_t small_extra[11] = {0xE9, 0xE8, 0xE0, 0xE1, 0xED, 0xF3,
+                                        0xFA, 0xF1, 0xFC, 0xF6, 0xE4};
+
+static unsigned small_code(int32_t c) {
+  if (c == ' ') return 0;
+  if (c >= 'A' && c <= 'Z') return (unsigned)(c - 'A' + 1);
+  if (c >= 'a' && c <= 'z') return (unsigned)(c - 'a' + 27);
+  if (c >= 0xE0 && c <= 0xFC)
+    for (unsigned i = 0; i < 11; i++)
+      if (small_extra[i] == c) return 53 + i;
+  return SMALL_NONE;
+}
+
+/* Sets the membership bit of an n-gram when all its characters are in the small alphabet. */
+static void small_mark(struct srm_langdetect *ld, uint64_t key, int len) {
+  unsigned idx = 0;
+  for (int i = len - 1, shift = 0; i >= 0; i--, shift++) {
+    unsigned code = small_code((int32_t)((key >> (21 * (len - 1 - i))) & 0x1FFFFF));
+    if (code == SMALL_NONE) return;
+    idx |= code << (6 * shift);
+  }
+  if (len == 1) ld->bm1 |= 1ull << idx;
+  if (len == 2) ld->bm2[idx >> 6] |= 1ull << (idx & 63);
+  if (len == 3) ld->bm3[idx >> 6] |= 1ull << (idx & 63);
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Python's random.Random(0): MT19937, random(), gauss(), choice()                            */
-
-#define MT_N 624
-#define MT_M 397
-
-struct py_random {
-  uint32_t mt[MT_N];
-  int index;
-  int has_gauss;
-  double gauss_next;
-};
 
 static void mt_init_genrand(struct py_random *r, uint32_t seed) {
   r->mt[0] = seed;
@@ -489,6 +524,7 @@ struct srm_langdetect *srm_langdetect_load(const char *dir, char *err, size_t er
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  py_random_seed(&ld->seeded, 0);
   if (load_messages(ld, dir, err, errlen) != 0) {
     srm_langdetect_free(ld);
     return NULL;
@@ -565,6 +601,7 @@ struct srm_langdetect *srm_langdetect_load(const char *dir, char *err, size_t er
       ld->e_prob[j] = 1.0 * (double)t.v[j].freq / (double)n_words[t.v[j].lang][t.v[j].len - 1];
     }
     ld->slots[h].count = (uint32_t)(j - i);
+    small_mark(ld, t.v[i].key, t.v[i].len);
     i = j;
   }
   free(t.v);
@@ -724,25 +761,30 @@ static int char_isupper(int32_t c) {
 }
 
 /* The text as Detector.append and cleaning_text leave it; returns its length. */
-static size_t prepare_text(const struct srm_langdetect *ld, int32_t *t, size_t n) {
-  n = remove_urls(t, n);
-  n = remove_mails(t, n);
-  n = normalize_vi(ld, t, n);
+/* What decoding saw, so that prepare_text can skip the passes that would change nothing. */
+#define SEEN_COLON 1u /* ':' (every URL has "://") */
+#define SEEN_AT 2u    /* '@' (every e-mail address) */
+#define SEEN_MARK 4u  /* one of the Vietnamese combining marks */
+
+static size_t prepare_text(const struct srm_langdetect *ld, int32_t *t, size_t n, unsigned seen) {
+  if (seen & SEEN_COLON) n = remove_urls(t, n);
+  if (seen & SEEN_AT) n = remove_mails(t, n);
+  if (seen & SEEN_MARK) n = normalize_vi(ld, t, n);
   size_t limit = n < LD_MAX_TEXT ? n : LD_MAX_TEXT, o = 0;
+  size_t latin = 0, non_latin = 0;
   int32_t pre = 0;
   for (size_t i = 0; i < limit; i++) {
     int32_t c = t[i];
-    if (c != ' ' || pre != ' ') t[o++] = c;
+    if (c != ' ' || pre != ' ') {
+      t[o++] = c;
+      if (c >= 'A' && c <= 'z')
+        latin++;
+      else if (c >= 0x0300 && !(c >= 0x1E00 && c <= 0x1EFF))
+        non_latin++;
+    }
     pre = c;
   }
   n = o;
-  size_t latin = 0, non_latin = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (t[i] >= 'A' && t[i] <= 'z')
-      latin++;
-    else if (t[i] >= 0x0300 && !(t[i] >= 0x1E00 && t[i] <= 0x1EFF))
-      non_latin++;
-  }
   if (latin * 2 < non_latin) {
     o = 0;
     for (size_t i = 0; i < n; i++)
@@ -752,13 +794,13 @@ static size_t prepare_text(const struct srm_langdetect *ld, int32_t *t, size_t n
   return n;
 }
 
-/* Detector._extract_ngrams: the table slots of the n-grams found, in text order. */
-/* A small direct-mapped cache of lookups in front of the table: a text repeats most of its
-** n-grams, and the table is too big for the CPU caches. */
+/* A small direct-mapped cache of table lookups for the n-grams outside the small alphabet (a
+** text repeats most of its n-grams, and the table is too big for the CPU caches); allocated on the
+** first such n-gram. */
 #define MEMO_SIZE 4096
 
 struct memo {
-  uint64_t key[MEMO_SIZE];
+  uint64_t key[MEMO_SIZE]; /* 0 = empty: no n-gram packs to 0 */
   long slot[MEMO_SIZE];
 };
 
@@ -771,107 +813,195 @@ static long find_gram_memo(const struct srm_langdetect *ld, struct memo *memo, u
   return slot;
 }
 
+/* Detector._extract_ngrams: the packed keys of the n-grams found in a profile, in text order
+** (their table slots are looked up only for the few that the trials draw). Returns the count, or
+** (size_t)-1 when out of memory. */
 static size_t extract_ngrams(const struct srm_langdetect *ld, const int32_t *t, size_t n,
-                             uint32_t *out, struct memo *memo) {
+                             uint64_t *out) {
   int32_t grams[3] = {' ', 0, 0};
+  unsigned codes[3] = {0, 0, 0}; /* small_code of grams[] */
   int glen = 1, capital = 0;
   size_t m = 0;
+  struct memo *memo = NULL;
   for (size_t i = 0; i < n; i++) {
     int32_t ch = normalize_char(ld, t[i]);
     int32_t last = grams[glen - 1];
     if (last == ' ') {
       grams[0] = ' ';
+      codes[0] = 0;
       glen = 1;
       capital = 0;
       if (ch == ' ') continue;
     } else if (glen >= 3) {
       grams[0] = grams[1];
       grams[1] = grams[2];
+      codes[0] = codes[1];
+      codes[1] = codes[2];
       glen = 2;
     }
+    codes[glen] = small_code(ch);
     grams[glen++] = ch;
-    if (char_isupper(ch)) {
-      if (char_isupper(last)) capital = 1;
+    if (ch < 0x80 ? (ch >= 'A' && ch <= 'Z') : char_isupper(ch)) {
+      if (last < 0x80 ? (last >= 'A' && last <= 'Z') : char_isupper(last)) capital = 1;
     } else {
       capital = 0;
     }
     if (capital) continue;
+    unsigned idx = 0;
+    int small = 1;
     for (int k = 1; k <= 3 && k <= glen; k++) {
       const int32_t *w = grams + glen - k;
+      unsigned code = codes[glen - k];
+      small = small && code != SMALL_NONE;
+      if (small) idx |= code << (6 * (k - 1));
       if (k == 1 && w[0] == ' ') continue;
-      long slot = find_gram_memo(ld, memo, pack_gram(w, k));
-      if (slot >= 0) out[m++] = (uint32_t)slot;
+      int found;
+      if (small) {
+        found = k == 1   ? (int)((ld->bm1 >> idx) & 1)
+                : k == 2 ? (int)((ld->bm2[idx >> 6] >> (idx & 63)) & 1)
+                         : (int)((ld->bm3[idx >> 6] >> (idx & 63)) & 1);
+      } else {
+        if (!memo && !(memo = calloc(1, sizeof *memo))) return (size_t)-1;
+        found = find_gram_memo(ld, memo, pack_gram(w, k)) >= 0;
+      }
+      if (found) out[m++] = pack_gram(w, k);
     }
   }
+  free(memo);
   return m;
+}
+
+/* Probability vectors are padded to a multiple of 4 lanes (the padding stays 0) so that the
+** element-wise loops below have no remainder and compile to vector code. */
+#define LANES(nl) (((nl) + 3) & ~3)
+
+/* One trial's update for the n-gram in table slot sl: prob[i] *= weight + p(gram | lang i),
+** with p = 0 for the languages the n-gram does not occur in (Detector._update_lang_prob). Each
+** element gets the same single product as in Python, so the result is bit for bit the same. */
+static void update_prob(const struct srm_langdetect *ld, double *restrict prob, int lanes,
+                        double weight, const struct slot *sl) {
+  double factor[LD_MAX_LANGS];
+  for (int i = 0; i < lanes; i += 4) {
+    factor[i] = weight;
+    factor[i + 1] = weight;
+    factor[i + 2] = weight;
+    factor[i + 3] = weight;
+  }
+  const uint8_t *lang = ld->e_lang + sl->first;
+  const double *p = ld->e_prob + sl->first;
+  for (uint32_t e = 0; e < sl->count; e++)
+    factor[lang[e]] = weight + p[e];
+  for (int i = 0; i < lanes; i += 4) {
+    prob[i] *= factor[i];
+    prob[i + 1] *= factor[i + 1];
+    prob[i + 2] *= factor[i + 2];
+    prob[i + 3] *= factor[i + 3];
+  }
+}
+
+/* The trials draw the same few n-grams again and again: their table slots, cached per call. */
+#define DRAWN_SIZE 256
+
+struct drawn {
+  uint64_t key[DRAWN_SIZE]; /* 0 = empty */
+  const struct slot *slot[DRAWN_SIZE];
+};
+
+static const struct slot *drawn_slot(const struct srm_langdetect *ld, struct drawn *d,
+                                     uint64_t key) {
+  size_t i = (size_t)(key ^ (key >> 21) ^ (key >> 42)) & (DRAWN_SIZE - 1);
+  if (d->key[i] != key) {
+    d->key[i] = key;
+    d->slot[i] = &ld->slots[find_gram(ld, key)];
+  }
+  return d->slot[i];
+}
+
+/* After `done` of the LD_N_TRIAL trials: the language that wins whatever the remaining trials
+** add (each adds at most 1/LD_N_TRIAL to one language's sum and nothing can go below 0), or -1
+** while it is open. */
+static int decided(const double *langprob, int nl, int done) {
+  double rest = (double)(LD_N_TRIAL - done) / LD_N_TRIAL + 1e-9;
+  int best = 0;
+  for (int i = 1; i < nl; i++)
+    if (langprob[i] > langprob[best]) best = i;
+  if (!(langprob[best] > LD_PROB_THRESHOLD + 1e-9)) return -1;
+  for (int i = 0; i < nl; i++)
+    if (i != best && !(langprob[best] > langprob[i] + rest)) return -1;
+  return best;
 }
 
 enum srm_langdetect_result srm_langdetect_detect(const struct srm_langdetect *ld, const char *s,
                                                  size_t len, const char **lang, double *probs) {
   const unsigned char *u = (const unsigned char *)s;
   size_t cap = len < LD_MAX_INPUT ? len : LD_MAX_INPUT;
-  int32_t *t = malloc((cap + 1) * sizeof *t);
   size_t max_grams = 3 * (cap < LD_MAX_TEXT ? cap : LD_MAX_TEXT) + 1;
-  uint32_t *grams = malloc(max_grams * sizeof *grams);
-  if (!t || !grams) {
-    free(t);
-    free(grams);
-    return SRM_LD_NOMEM;
-  }
+  /* one allocation: the n-gram keys, then the code points */
+  uint64_t *grams = malloc(max_grams * sizeof *grams + (cap + 1) * sizeof(int32_t));
+  if (!grams) return SRM_LD_NOMEM;
+  int32_t *t = (int32_t *)(grams + max_grams);
   size_t n = 0;
-  for (size_t pos = 0; pos < len && n < cap;)
-    t[n++] = srm_py_next(u, len, &pos);
-  n = prepare_text(ld, t, n);
-  struct memo *memo = calloc(1, sizeof *memo); /* key 0 never occurs: empty */
-  if (!memo) {
-    free(t);
+  unsigned seen = 0;
+  for (size_t pos = 0; pos < len && n < cap;) {
+    int32_t c = u[pos];
+    if (c < 0x80) {
+      pos++;
+      seen |= c == ':' ? SEEN_COLON : c == '@' ? SEEN_AT : 0u;
+    } else {
+      c = srm_py_next(u, len, &pos);
+      seen |= index_of(ld->vi_marks, VI_MARKS, c) >= 0 ? SEEN_MARK : 0u;
+    }
+    t[n++] = c;
+  }
+  n = prepare_text(ld, t, n, seen);
+  size_t ngrams = extract_ngrams(ld, t, n, grams);
+  if (ngrams == (size_t)-1) {
     free(grams);
     return SRM_LD_NOMEM;
   }
-  size_t ngrams = extract_ngrams(ld, t, n, grams, memo);
-  free(memo);
-  free(t);
   if (ngrams == 0) {
     free(grams);
     return SRM_LD_NO_FEATURES;
   }
-  int nl = ld->nlang;
-  double langprob[LD_MAX_LANGS] = {0}, prob[LD_MAX_LANGS], factor[LD_MAX_LANGS];
-  struct py_random r;
-  py_random_seed(&r, 0);
-  for (int trial = 0; trial < LD_N_TRIAL; trial++) {
+  int nl = ld->nlang, lanes = LANES(nl);
+  double langprob[LD_MAX_LANGS] = {0}, prob[LD_MAX_LANGS] = {0};
+  struct drawn drawn;
+  memset(drawn.key, 0, sizeof drawn.key);
+  struct py_random r = ld->seeded;
+  int winner = -1;
+  for (int trial = 0; trial < LD_N_TRIAL && winner < 0; trial++) {
     for (int i = 0; i < nl; i++)
       prob[i] = 1.0 / nl;
     double alpha = LD_ALPHA + py_random_gauss(&r) * LD_ALPHA_WIDTH;
     double weight = alpha / LD_BASE_FREQ;
     for (int it = 0;; it++) {
-      uint32_t slot = grams[py_random_below(&r, (uint32_t)ngrams)];
-      for (int i = 0; i < nl; i++)
-        factor[i] = weight;
-      const struct slot *sl = &ld->slots[slot];
-      for (uint32_t e = sl->first, end = e + sl->count; e < end; e++)
-        factor[ld->e_lang[e]] = weight + ld->e_prob[e];
-      for (int i = 0; i < nl; i++)
-        prob[i] *= factor[i];
+      uint64_t key = grams[py_random_below(&r, (uint32_t)ngrams)];
+      update_prob(ld, prob, lanes, weight, drawn_slot(ld, &drawn, key));
       if (it % 5 == 0) {
         double sum = 0.0, maxp = 0.0;
-        for (int i = 0; i < nl; i++)
+        for (int i = 0; i < nl; i++) /* in order: the sum must round as Python's does */
           sum += prob[i];
-        for (int i = 0; i < nl; i++) {
-          double p = prob[i] / sum;
-          if (maxp < p) maxp = p;
-          prob[i] = p;
+        for (int i = 0; i < lanes; i += 4) { /* the padding stays 0 */
+          prob[i] /= sum;
+          prob[i + 1] /= sum;
+          prob[i + 2] /= sum;
+          prob[i + 3] /= sum;
         }
+        for (int i = 0; i < nl; i++)
+          maxp = maxp < prob[i] ? prob[i] : maxp;
         if (maxp > LD_CONV_THRESHOLD || it >= LD_ITERATION_LIMIT) break;
       }
     }
     for (int i = 0; i < nl; i++)
       langprob[i] += prob[i] / LD_N_TRIAL;
+    /* the verdict alone is wanted: stop once the remaining trials cannot change it */
+    if (!probs && trial + 1 < LD_N_TRIAL) winner = decided(langprob, nl, trial + 1);
   }
   free(grams);
-  int best = -1;
-  for (int i = 0; i < nl; i++)
-    if (langprob[i] > LD_PROB_THRESHOLD && (best < 0 || langprob[i] > langprob[best])) best = i;
+  int best = winner;
+  if (best < 0)
+    for (int i = 0; i < nl; i++)
+      if (langprob[i] > LD_PROB_THRESHOLD && (best < 0 || langprob[i] > langprob[best])) best = i;
   *lang = best >= 0 ? ld->names[best] : "unknown";
   if (probs) memcpy(probs, langprob, sizeof(double) * (size_t)nl);
   return SRM_LD_OK;

@@ -670,29 +670,172 @@ static void count_upper(void *ud, const char *tok, size_t len) {
   if (srm_py_str_isupper((const unsigned char *)tok, len)) (*(size_t *)ud)++;
 }
 
-int srm_nltk_capital_words(const char *s0, size_t n0, size_t *count) {
+/*
+** Which uppercase characters can end up in an isupper() token. word_tokenize only inserts spaces
+** and swaps quote characters: cased characters keep their order and no whitespace goes away, and
+** neither a sentence boundary (always after [.?!] or a closing quote or bracket) nor a rewrite
+** separates two adjacent letters, except the contraction rules inside the \w runs "cannot",
+** "gimme", "gonna", "gotta", "lemme", "wanna" and "'tis"/"'twas". So an uppercase letter next to
+** a lowercase or titlecase letter in any other \w run shares a token with it, and that token is
+** not isupper(). The others are "exposed": only the sentences holding one need word_tokenize.
+*/
+
+/* Python's cased-but-not-upper test for a neighbour, restricted to \w characters. */
+static int lower_letter(int32_t cp) {
+  return srm_py_isword(cp) && (srm_py_islower_cp(cp) || srm_py_istitle_cp(cp));
+}
+
+/* The \w run s[run, end) (end found from pos, inside s[.., e)) is one the rewrites split between
+** two letters: cannot, gimme, gonna, gotta, lemme, wanna, 'tis, 'twas (caselessly; a short run
+** with a non-ASCII character counts, as PCRE2 folds K and long s to k and s), or a run ending in
+** n before an apostrophe (n't). */
+static int contraction_run(const unsigned char *u, size_t e, size_t run, size_t pos) {
+  size_t end = pos;
+  while (end < e) {
+    size_t next = end;
+    if (!srm_py_isword(srm_py_next(u, e, &next))) break;
+    end = next;
+  }
+  size_t len = end - run;
+  if (len > 0 && (u[end - 1] == 'n' || u[end - 1] == 'N') && end < e && u[end] == '\'') return 1;
+  if (len < 3 || len > 6) return 0;
+  char low[6];
+  for (size_t i = 0; i < len; i++) {
+    if (u[run + i] >= 0x80) return 1;
+    low[i] = (char)(u[run + i] >= 'A' && u[run + i] <= 'Z' ? u[run + i] + 32 : u[run + i]);
+  }
+  static const char *const words[] = {"cannot", "gimme", "gonna", "gotta",
+                                      "lemme",  "wanna", "tis",   "twas"};
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strlen(words[i]) == len && memcmp(words[i], low, len) == 0) return 1;
+  return 0;
+}
+
+/* 1 when s[b, e) holds an exposed uppercase character (see above); the characters outside the
+** range count as whitespace. */
+static int has_exposed_upper(const char *s, size_t b, size_t e) {
+  const unsigned char *u = (const unsigned char *)s;
+  int32_t prev = ' ';
+  size_t run = b; /* where the \w run of the current character starts */
+  for (size_t pos = b; pos < e;) {
+    if (u[pos] < 0x80 && !(u[pos] >= 'A' && u[pos] <= 'Z')) { /* the common case */
+      prev = u[pos++];
+      if (!srm_py_isword(prev)) run = pos;
+      continue;
+    }
+    int32_t cp = srm_py_next(u, e, &pos);
+    int w = srm_py_isword(cp);
+    if (srm_py_isupper_cp(cp)) {
+      int32_t next = ' ';
+      if (pos < e) {
+        size_t after = pos;
+        next = srm_py_next(u, e, &after);
+      }
+      int guarded =
+          w && (lower_letter(prev) || lower_letter(next)) && !contraction_run(u, e, run, pos);
+      if (!guarded) return 1;
+    }
+    if (!w) run = pos;
+    prev = cp;
+  }
+  return 0;
+}
+
+/* Sentences already tokenized while checking one response: the loose variants share most of
+** their sentences, and a sentence's count depends on its text alone. */
+#define MEMO_SLOTS 128
+
+struct memo_entry {
+  uint64_t hash; /* 0 = empty */
+  size_t off, len, count;
+};
+
+struct srm_nltk_memo {
+  struct memo_entry slot[MEMO_SLOTS];
+  size_t used;
+  struct buf text; /* the sentences' bytes */
+};
+
+struct srm_nltk_memo *srm_nltk_memo_new(void) {
+  return calloc(1, sizeof(struct srm_nltk_memo));
+}
+
+void srm_nltk_memo_free(struct srm_nltk_memo *m) {
+  if (!m) return;
+  free(m->text.p);
+  free(m);
+}
+
+static uint64_t text_hash(const char *s, size_t n) {
+  uint64_t h = 0xCBF29CE484222325ull ^ n;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+  return h ? h : 1;
+}
+
+/* The memo's entry for s[0, n): an existing one (*found = 1), an empty slot to fill, or NULL. */
+static struct memo_entry *memo_find(struct srm_nltk_memo *m, const char *s, size_t n, uint64_t h,
+                                    int *found) {
+  *found = 0;
+  for (size_t i = (size_t)h & (MEMO_SLOTS - 1), k = 0; k < MEMO_SLOTS;
+       k++, i = (i + 1) & (MEMO_SLOTS - 1)) {
+    struct memo_entry *e = &m->slot[i];
+    if (e->hash == 0) return m->used < MEMO_SLOTS / 2 ? e : NULL;
+    if (e->hash == h && e->len == n && memcmp(m->text.p + e->off, s, n) == 0) {
+      *found = 1;
+      return e;
+    }
+  }
+  return NULL;
+}
+
+int srm_nltk_capital_words_memo(const char *s0, size_t n0, struct srm_nltk_memo *memo,
+                                size_t *count) {
   *count = 0;
   if (!ready()) return -1;
   size_t n;
   char *owned;
   const char *s = valid_utf8(s0, n0, &n, &owned);
   if (!s) return -1;
-  int any_upper = 0; /* a token is isupper() only if it has an uppercase character */
-  for (size_t pos = 0; pos < n && !any_upper;)
-    any_upper = srm_py_isupper_cp(srm_py_next((const unsigned char *)s, n, &pos));
-  if (!any_upper) {
+  if (!has_exposed_upper(s, 0, n)) { /* no token can be isupper() */
     free(owned);
     return 0;
   }
   struct spans sp = {0};
   int rc = sentences(s, n, &sp);
   struct buf a = {0}, b = {0};
-  for (size_t i = 0; rc == 0 && i < sp.n; i++)
-    rc = tokenize_sentence(s + sp.v[i].start, sp.v[i].stop - sp.v[i].start, &a, &b, count_upper,
-                           count);
+  for (size_t i = 0; rc == 0 && i < sp.n; i++) {
+    const char *t = s + sp.v[i].start;
+    size_t tn = sp.v[i].stop - sp.v[i].start;
+    if (!has_exposed_upper(s, sp.v[i].start, sp.v[i].stop)) continue;
+    int found = 0;
+    uint64_t h = 0;
+    struct memo_entry *e = NULL;
+    if (memo) {
+      h = text_hash(t, tn);
+      e = memo_find(memo, t, tn, h, &found);
+    }
+    if (found) {
+      *count += e->count;
+      continue;
+    }
+    size_t k = 0;
+    rc = tokenize_sentence(t, tn, &a, &b, count_upper, &k);
+    *count += k;
+    if (rc == 0 && e && buf_reserve(&memo->text, memo->text.n + tn + 1) == 0) {
+      memcpy(memo->text.p + memo->text.n, t, tn);
+      *e = (struct memo_entry){h, memo->text.n, tn, k};
+      memo->text.n += tn;
+      memo->used++;
+    }
+  }
   free(sp.v);
   free(a.p);
   free(b.p);
   free(owned);
   return rc;
+}
+
+int srm_nltk_capital_words(const char *s, size_t n, size_t *count) {
+  return srm_nltk_capital_words_memo(s, n, NULL, count);
 }

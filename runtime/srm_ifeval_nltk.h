@@ -28,6 +28,14 @@ int srm_nltk_sentences(const char *s, size_t n, struct srm_span **spans, size_t 
 ** stores it in *count, or -1 as above. */
 int srm_nltk_capital_words(const char *s, size_t n, size_t *count);
 
+/* The same count for several texts that share sentences (the loose variants of one response): a
+** memo remembers the count of every sentence it has tokenized (it copies their text). NULL memo:
+** no memo. srm_nltk_memo_new returns NULL when out of memory. */
+struct srm_nltk_memo;
+struct srm_nltk_memo *srm_nltk_memo_new(void);
+void srm_nltk_memo_free(struct srm_nltk_memo *memo);
+int srm_nltk_capital_words_memo(const char *s, size_t n, struct srm_nltk_memo *memo, size_t *count);
+
 /* Tokens of NLTKWordTokenizer().tokenize(s) (one sentence), for tests: calls fn for each token.
 ** Returns 0, or -1 as above. */
 int srm_nltk_word_tokens(const char *s, size_t n, void (*fn)(void *, const char *, size_t),

@@ -1,6 +1,7 @@
 /* srm: Python 3 `str` semantics for the IFEval checks (see srm_ifeval_py.h). */
 #include "srm_ifeval_py.h"
 
+#include <string.h>
 #include <utf8proc.h>
 
 struct cp_range {
@@ -33,12 +34,8 @@ static int category(int32_t cp) {
   return (int)utf8proc_category(cp);
 }
 
-int32_t srm_py_next(const unsigned char *s, size_t n, size_t *pos) {
+int32_t srm_py_next_multi(const unsigned char *s, size_t n, size_t *pos) {
   size_t p = *pos;
-  if (s[p] < 0x80) {
-    *pos = p + 1;
-    return s[p];
-  }
   size_t avail = n - p;
   utf8proc_int32_t cp;
   utf8proc_ssize_t r = utf8proc_iterate(s + p, (utf8proc_ssize_t)(avail < 4 ? avail : 4), &cp);
@@ -54,8 +51,7 @@ size_t srm_py_encode(int32_t cp, unsigned char *out) {
   return (size_t)utf8proc_encode_char(cp, out);
 }
 
-int srm_py_isspace(int32_t cp) {
-  if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1C && cp <= 0x1F);
+int srm_py_isspace_other(int32_t cp) {
   if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
       cp == 0x205F || cp == 0x3000)
     return 1;
@@ -68,10 +64,7 @@ int srm_py_isalpha(int32_t cp) {
   return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
 }
 
-int srm_py_isword(int32_t cp) {
-  if (cp < 0x80)
-    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
-           cp == '_';
+int srm_py_isword_other(int32_t cp) {
   int c = category(cp);
   return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
          (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
@@ -82,14 +75,12 @@ int srm_py_isdecimal(int32_t cp) {
   return category(cp) == UTF8PROC_CATEGORY_ND;
 }
 
-int srm_py_isupper_cp(int32_t cp) {
-  if (cp < 0x80) return cp >= 'A' && cp <= 'Z';
+int srm_py_isupper_other(int32_t cp) {
   return category(cp) == UTF8PROC_CATEGORY_LU ||
          in_ranges(other_upper, sizeof other_upper / sizeof other_upper[0], cp);
 }
 
-int srm_py_islower_cp(int32_t cp) {
-  if (cp < 0x80) return cp >= 'a' && cp <= 'z';
+int srm_py_islower_other(int32_t cp) {
   return category(cp) == UTF8PROC_CATEGORY_LL ||
          in_ranges(other_lower, sizeof other_lower / sizeof other_lower[0], cp);
 }
@@ -154,6 +145,13 @@ int srm_py_valid_utf8(const unsigned char *s, size_t n) {
   while (pos < n) {
     if (s[pos] < 0x80) {
       pos++;
+      /* ASCII eight bytes at a time */
+      while (pos + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + pos, 8);
+        if (w & 0x8080808080808080ull) break;
+        pos += 8;
+      }
       continue;
     }
     size_t at = pos;
@@ -224,11 +222,17 @@ size_t srm_py_lower(const unsigned char *s, size_t n, unsigned char *out) {
   size_t o = 0;
   int after_cased = 0; /* the last non-case-ignorable character was cased */
   for (size_t pos = 0; pos < n;) {
+    if (s[pos] < 0x80) { /* ASCII: a letter is cased, ' . : ^ ` are case-ignorable */
+      unsigned char c = s[pos++];
+      int upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+      out[o++] = (unsigned char)(upper ? c + 32 : c);
+      if (!(c == '\'' || c == '.' || c == ':' || c == '^' || c == '`'))
+        after_cased = upper || lower;
+      continue;
+    }
     int32_t cp = srm_py_next(s, n, &pos);
     int32_t lc;
-    if (cp < 0x80) {
-      lc = (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp;
-    } else if (cp == 0x0130) {
+    if (cp == 0x0130) {
       out[o++] = 'i';
       lc = 0x0307;
     } else if (cp == 0x03A3) {

@@ -12,17 +12,49 @@
 
 #define SRM_PY_REPLACEMENT 0xFFFD
 
+/* srm_py_next for a non-ASCII lead byte. */
+int32_t srm_py_next_multi(const unsigned char *s, size_t n, size_t *pos);
+
 /* The code point at s[*pos] (*pos < n), advancing *pos; an invalid byte is one U+FFFD. */
-int32_t srm_py_next(const unsigned char *s, size_t n, size_t *pos);
+static inline int32_t srm_py_next(const unsigned char *s, size_t n, size_t *pos) {
+  if (s[*pos] < 0x80) return s[(*pos)++];
+  return srm_py_next_multi(s, n, pos);
+}
 
 /* Appends the UTF-8 encoding of cp to out (room for 4 bytes); returns the byte count. */
 size_t srm_py_encode(int32_t cp, unsigned char *out);
 
-int srm_py_isspace(int32_t cp);    /* str.isspace() of one character */
-int srm_py_isword(int32_t cp);     /* re's \w: str.isalnum() or '_' */
+/* The non-ASCII halves of the tests below. */
+int srm_py_isspace_other(int32_t cp);
+int srm_py_isword_other(int32_t cp);
+int srm_py_isupper_other(int32_t cp);
+int srm_py_islower_other(int32_t cp);
+
+/* str.isspace() of one character */
+static inline int srm_py_isspace(int32_t cp) {
+  if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r') || (cp >= 0x1C && cp <= 0x1F);
+  return srm_py_isspace_other(cp);
+}
+
+/* re's \w: str.isalnum() or '_' */
+static inline int srm_py_isword(int32_t cp) {
+  if (cp < 0x80)
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+           cp == '_';
+  return srm_py_isword_other(cp);
+}
+
+/* the Uppercase property (Lu + Other_Uppercase) */
+static inline int srm_py_isupper_cp(int32_t cp) {
+  return cp < 0x80 ? cp >= 'A' && cp <= 'Z' : srm_py_isupper_other(cp);
+}
+
+/* the Lowercase property (Ll + Other_Lowercase) */
+static inline int srm_py_islower_cp(int32_t cp) {
+  return cp < 0x80 ? cp >= 'a' && cp <= 'z' : srm_py_islower_other(cp);
+}
+
 int srm_py_isdecimal(int32_t cp);  /* re's \d: category Nd */
-int srm_py_isupper_cp(int32_t cp); /* the Uppercase property (Lu + Other_Uppercase) */
-int srm_py_islower_cp(int32_t cp); /* the Lowercase property (Ll + Other_Lowercase) */
 int srm_py_istitle_cp(int32_t cp); /* category Lt */
 int srm_py_isalpha(int32_t cp);    /* str.isalpha(): categories L* */
 

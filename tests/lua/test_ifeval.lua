@@ -138,6 +138,17 @@ T.case("building blocks", function()
   end
 end)
 
+-- capital_words skips the sentences where every uppercase letter sits next to a lowercase one in
+-- the same \w run, except where a rewrite splits letters (contractions, n't): counts as NLTK's
+T.case("capital words around contractions", function()
+  local cases = {
+    { "DOn't stop", 1 }, { "CANnot do", 1 }, { "'TIs true", 1 }, { "The Cat sat.", 0 },
+    { "GIMme that", 1 }, { "wanNA go", 1 }, { "I am here.", 1 }, { "Don't. NASA's U.S. base", 2 },
+    { "\u{212A}eep", 0 }, { "tI\u{17F} it", 0 },
+  }
+  for _, c in ipairs(cases) do T.eq(ifeval.capital_words(c[1]), c[2], c[1]) end
+end)
+
 T.case("kwargs the official checker would not accept", function()
   local function bad(id, kwargs, fragment)
     local s, msg, code = ifeval.check(id, kwargs, "text")
