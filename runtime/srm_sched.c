@@ -5,10 +5,15 @@
 
 #include "srm_alloc.h"
 
+#include <errno.h>
 #include <lauxlib.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,13 +37,28 @@ static _Thread_local volatile unsigned long resume_count;
 
 enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE };
 
+/* Events one epoll_wait hands back at most; more stay pending for the next turn. */
+#define IO_BATCH 64
+
+/* What an epoll registration stands for; epoll's data pointer points at one of these, the first
+** member of each kind of registration. */
+enum io_kind { IO_CURL, IO_WATCH, IO_WAKE };
+
+/* A socket curl asked us to watch (CURLMOPT_SOCKETFUNCTION), tagged with curl_multi_assign. */
+struct curl_sock {
+  enum io_kind kind;
+  curl_socket_t fd;
+  int dead; /* removed during dispatch; freed afterwards */
+  struct curl_sock *next_dead;
+};
+
 struct srm_fdwatch {
+  enum io_kind kind;
   int fd;
-  short events;
   srm_fd_fn fn;
   void *ud;
   int dead; /* unwatched during dispatch; freed afterwards */
-  struct srm_fdwatch *next;
+  struct srm_fdwatch *next_dead;
 };
 
 struct srm_timer {
@@ -62,12 +82,16 @@ struct srm_sched {
   ** starting a record then costs no thread allocation and no garbage. */
   int pool[256];
   int pool_len;
-  struct srm_fdwatch *watches;
-  size_t nwatches;
-  int dispatching; /* inside the watch callbacks: unwatch only marks */
-  struct curl_waitfd *waitfds;
-  struct srm_fdwatch **polled; /* the watch behind each waitfds entry */
-  size_t waitfds_cap;
+  /* I/O: one epoll set holds curl's sockets (multi_socket API: curl is told only about the
+  ** sockets that are ready, instead of walking every transfer each turn), the watched
+  ** descriptors and the wake-up eventfd. */
+  int epfd;
+  int wakefd;
+  enum io_kind wake_tag;
+  double curl_due; /* when curl wants CURL_SOCKET_TIMEOUT; < 0: not wanted */
+  int dispatching; /* inside the I/O callbacks: removals only mark */
+  struct srm_fdwatch *dead_watches;
+  struct curl_sock *dead_socks;
 };
 
 static const char SCHED_KEY[] = "srm.sched";
@@ -403,9 +427,9 @@ static void run_ready(struct srm_sched *s) {
   watchdog_set(s, 0);
 }
 
-static void dispatch_curl(struct srm_sched *s) {
-  int running = 0, left = 0;
-  curl_multi_perform(s->multi, &running);
+/* Hands finished transfers to their owners. */
+static void read_curl_messages(struct srm_sched *s) {
+  int left = 0;
   CURLMsg *msg;
   while ((msg = curl_multi_info_read(s->multi, &left))) {
     if (msg->msg != CURLMSG_DONE) continue;
@@ -416,85 +440,156 @@ static void dispatch_curl(struct srm_sched *s) {
   }
 }
 
+static void curl_action(struct srm_sched *s, curl_socket_t fd, int mask) {
+  int running = 0;
+  curl_multi_socket_action(s->multi, fd, mask, &running);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket, or that it is done. */
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+  (void)easy;
+  struct srm_sched *s = userp;
+  struct curl_sock *cs = socketp;
+  if (what == CURL_POLL_REMOVE) {
+    if (cs) {
+      epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL); /* curl has not closed it yet */
+      curl_multi_assign(s->multi, fd, NULL);
+      cs->dead = 1;
+      cs->next_dead = s->dead_socks; /* an event for it may still sit in this turn's batch */
+      s->dead_socks = cs;
+    }
+    return 0;
+  }
+  struct epoll_event ev = {0};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  if (!cs) {
+    cs = calloc(1, sizeof *cs);
+    if (!cs) return -1; /* curl fails the transfer */
+    cs->kind = IO_CURL;
+    cs->fd = fd;
+    ev.data.ptr = cs;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+      free(cs);
+      return -1;
+    }
+    curl_multi_assign(s->multi, fd, cs);
+    return 0;
+  }
+  ev.data.ptr = cs;
+  return epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when curl next wants CURL_SOCKET_TIMEOUT (-1: never). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  (void)multi;
+  struct srm_sched *s = userp;
+  s->curl_due = timeout_ms < 0 ? -1 : srm_now() + (double)timeout_ms / 1000.0;
+  return 0;
+}
+
 struct srm_fdwatch *srm_fd_watch(struct srm_sched *s, int fd, short events, srm_fd_fn fn,
                                  void *ud) {
   struct srm_fdwatch *w = calloc(1, sizeof *w);
   if (!w) return NULL;
+  w->kind = IO_WATCH;
   w->fd = fd;
-  w->events = events;
   w->fn = fn;
   w->ud = ud;
-  w->next = s->watches;
-  s->watches = w;
-  s->nwatches++;
+  struct epoll_event ev = {0};
+  ev.events = (events & POLLIN ? EPOLLIN : 0u) | (events & POLLOUT ? EPOLLOUT : 0u);
+  ev.data.ptr = w;
+  if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    free(w);
+    return NULL;
+  }
   return w;
 }
 
-static void free_dead_watches(struct srm_sched *s) {
-  struct srm_fdwatch **p = &s->watches;
-  while (*p) {
-    struct srm_fdwatch *w = *p;
-    if (w->dead) {
-      *p = w->next;
-      s->nwatches--;
-      free(w);
-    } else {
-      p = &w->next;
-    }
+static void free_dead(struct srm_sched *s) {
+  while (s->dead_watches) {
+    struct srm_fdwatch *w = s->dead_watches;
+    s->dead_watches = w->next_dead;
+    free(w);
+  }
+  while (s->dead_socks) {
+    struct curl_sock *cs = s->dead_socks;
+    s->dead_socks = cs->next_dead;
+    free(cs);
   }
 }
 
 void srm_fd_unwatch(struct srm_sched *s, struct srm_fdwatch *w) {
-  if (!w) return;
+  if (!w || w->dead) return;
+  epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
   w->dead = 1;
-  if (!s->dispatching) free_dead_watches(s);
+  w->next_dead = s->dead_watches;
+  s->dead_watches = w;
+  if (!s->dispatching) free_dead(s);
 }
 
-/* Waits on curl's sockets and the watched descriptors; dispatches the ready watches. */
+void srm_sched_wakeup(struct srm_sched *s) {
+  uint64_t one = 1;
+  ssize_t n = write(s->wakefd, &one, sizeof one); /* a full counter already means "wake" */
+  (void)n;
+}
+
+static short poll_events(uint32_t ev) {
+  return (short)((ev & EPOLLIN ? POLLIN : 0) | (ev & EPOLLOUT ? POLLOUT : 0) |
+                 (ev & EPOLLERR ? POLLERR : 0) | (ev & EPOLLHUP ? POLLHUP : 0));
+}
+
+/* Waits up to `wait` seconds for I/O, then dispatches it: ready curl sockets to curl, watched
+** descriptors to their callbacks, and curl's own timeout when it is due. */
 static void poll_io(struct srm_sched *s, double wait) {
-  size_t n = 0;
-  if (s->nwatches > s->waitfds_cap) {
-    struct curl_waitfd *p = realloc(s->waitfds, s->nwatches * sizeof *p);
-    struct srm_fdwatch **q = realloc(s->polled, s->nwatches * sizeof *q);
-    if (p) s->waitfds = p;
-    if (q) s->polled = q;
-    if (p && q) s->waitfds_cap = s->nwatches;
-  }
-  for (struct srm_fdwatch *w = s->watches; w && n < s->waitfds_cap; w = w->next) {
-    s->waitfds[n].fd = w->fd;
-    s->waitfds[n].events = w->events;
-    s->waitfds[n].revents = 0;
-    s->polled[n] = w;
-    n++;
-  }
-  int numfds = 0;
-  curl_multi_poll(s->multi, n ? s->waitfds : NULL, (unsigned)n, (int)(wait * 1000.0 + 0.5),
-                  &numfds);
-  if (n == 0) return;
-  /* Callbacks may add watches (not polled this round) or unwatch any (marked dead, freed after
-  ** the loop), so the snapshot in polled stays valid. */
+  struct epoll_event evs[IO_BATCH];
+  int ms = wait <= 0 ? 0 : (int)(wait * 1000.0 + 0.999); /* round up: no early wake-up spin */
+  int n = epoll_wait(s->epfd, evs, IO_BATCH, ms);
   s->dispatching = 1;
-  for (size_t i = 0; i < n; i++) {
-    struct srm_fdwatch *w = s->polled[i];
-    if (s->waitfds[i].revents && !w->dead) w->fn(w->ud, s->waitfds[i].revents);
+  for (int i = 0; i < n; i++) {
+    enum io_kind *kind = evs[i].data.ptr;
+    uint32_t ev = evs[i].events;
+    if (*kind == IO_CURL) {
+      struct curl_sock *cs = (struct curl_sock *)kind;
+      if (cs->dead) continue;
+      int mask = (ev & (EPOLLIN | EPOLLHUP) ? CURL_CSELECT_IN : 0) |
+                 (ev & EPOLLOUT ? CURL_CSELECT_OUT : 0) | (ev & EPOLLERR ? CURL_CSELECT_ERR : 0);
+      curl_action(s, cs->fd, mask);
+    } else if (*kind == IO_WATCH) {
+      struct srm_fdwatch *w = (struct srm_fdwatch *)kind;
+      if (!w->dead) w->fn(w->ud, poll_events(ev));
+    } else {
+      uint64_t count;
+      ssize_t r = read(s->wakefd, &count, sizeof count);
+      (void)r;
+    }
+  }
+  if (s->curl_due >= 0 && srm_now() >= s->curl_due) {
+    s->curl_due = -1; /* curl sets the next one from inside the call */
+    curl_action(s, CURL_SOCKET_TIMEOUT, 0);
   }
   s->dispatching = 0;
-  free_dead_watches(s);
+  free_dead(s);
+  read_curl_messages(s);
+}
+
+static double next_wait(struct srm_sched *s, double max_wait_s) {
+  double wait = max_wait_s, now = srm_now();
+  if (s->heap_len > 0 && s->heap[0]->when - now < wait) wait = s->heap[0]->when - now;
+  if (s->curl_due >= 0 && s->curl_due - now < wait) wait = s->curl_due - now;
+  return wait < 0 ? 0 : wait;
+}
+
+void srm_sched_idle(struct srm_sched *s, double max_wait_s) {
+  poll_io(s, next_wait(s, max_wait_s));
+  fire_due_timers(s);
+  run_ready(s);
 }
 
 size_t srm_sched_step(struct srm_sched *s, double max_wait_s) {
   run_ready(s);
   if (s->live == 0) return 0;
-  double wait = max_wait_s;
-  if (s->heap_len > 0) {
-    double until = s->heap[0]->when - srm_now();
-    if (until < wait) wait = until;
-  }
-  if (wait < 0) wait = 0;
-  poll_io(s, wait);
-  dispatch_curl(s);
-  fire_due_timers(s);
-  run_ready(s);
+  srm_sched_idle(s, max_wait_s);
   return s->live;
 }
 
@@ -506,11 +601,24 @@ void srm_sched_drain(struct srm_sched *s) {
 struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
   struct srm_sched *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  s->epfd = epoll_create1(EPOLL_CLOEXEC);
+  s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   s->multi = curl_multi_init();
-  if (!s->multi) {
+  s->wake_tag = IO_WAKE;
+  s->curl_due = -1;
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->wake_tag};
+  if (s->epfd < 0 || s->wakefd < 0 || !s->multi ||
+      epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wakefd, &ev) != 0) {
+    if (s->multi) curl_multi_cleanup(s->multi);
+    if (s->epfd >= 0) close(s->epfd);
+    if (s->wakefd >= 0) close(s->wakefd);
     free(s);
     return NULL;
   }
+  curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+  curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
   s->L = L;
   s->alloc = alloc;
   watchdog_init(s);
@@ -527,12 +635,10 @@ void srm_sched_free(struct srm_sched *s) {
     luaL_unref(s->L, LUA_REGISTRYINDEX, s->pool[--s->pool_len]);
   free(s->heap);
   if (s->has_watchdog) timer_delete(s->watchdog);
-  for (struct srm_fdwatch *w = s->watches; w; w = w->next)
-    w->dead = 1;
-  free_dead_watches(s);
-  free(s->waitfds);
-  free(s->polled);
-  curl_multi_cleanup(s->multi);
+  curl_multi_cleanup(s->multi); /* removes its sockets through on_curl_socket */
+  free_dead(s);
+  close(s->epfd);
+  close(s->wakefd);
   lua_pushnil(s->L);
   lua_setfield(s->L, LUA_REGISTRYINDEX, SCHED_KEY);
   free(s);

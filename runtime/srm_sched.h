@@ -98,6 +98,11 @@ void srm_timer_cancel(struct srm_sched *s, struct srm_timer *timer);
 size_t srm_sched_step(struct srm_sched *s, double max_wait_s);
 /* Runs until no task is alive. */
 void srm_sched_drain(struct srm_sched *s);
+/* Waits up to max_wait_s for I/O, timers or srm_sched_wakeup, dispatching what comes, even when
+** no task is alive (a worker waiting for records). */
+void srm_sched_idle(struct srm_sched *s, double max_wait_s);
+/* Ends a wait in srm_sched_step or srm_sched_idle early; callable from any thread. */
+void srm_sched_wakeup(struct srm_sched *s);
 
 /* Pops a function and nargs arguments, runs them as one task until it ends (running any other
 ** live tasks meanwhile) and pushes nresults values: the function's results on

@@ -1,6 +1,6 @@
 /* srm: worker threads for `srm run --workers N` (see srm_workers.h). Hand-off is by mutex-
-** protected queues: lines go in (the worker's curl_multi_poll is woken with
-** curl_multi_wakeup), rows come out (the main thread waits on a condition variable). */
+** protected queues: lines go in (a worker waiting in srm_sched_idle is woken with
+** srm_sched_wakeup), rows come out (the main thread waits on a condition variable). */
 #include "srm_workers.h"
 
 #include <pthread.h>
@@ -128,7 +128,7 @@ static void *worker_main(void *arg) {
     if (srm_sched_live_tasks(wk->e.h.sched) > 0)
       srm_sched_step(wk->e.h.sched, 0.05);
     else
-      curl_multi_poll(srm_sched_multi(wk->e.h.sched), NULL, 0, 50, NULL); /* woken on submit */
+      srm_sched_idle(wk->e.h.sched, 0.05); /* woken on submit */
   }
   srm_exec_llm_totals(&wk->e, &wk->totals);
   srm_exec_close(&wk->e);
@@ -154,7 +154,7 @@ struct srm_workers *srm_workers_start(int n, const struct run_opts *o, char *err
       snprintf(err, errlen, "cannot start worker thread %d", i + 1);
       p->stopping = 1;
       for (int k = 0; k < i; k++)
-        curl_multi_wakeup(srm_sched_multi(w[k].e.h.sched));
+        srm_sched_wakeup(w[k].e.h.sched);
       for (int k = 0; k < i; k++)
         pthread_join(w[k].thread, NULL);
       free(w);
@@ -213,7 +213,7 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   p->pending++;
   pthread_mutex_unlock(&p->lock);
   /* A worker drains its whole inbox each turn, so only an empty one may have it asleep. */
-  if (was_empty) curl_multi_wakeup(srm_sched_multi(best->e.h.sched));
+  if (was_empty) srm_sched_wakeup(best->e.h.sched);
   return 0;
 }
 
@@ -262,7 +262,7 @@ void srm_workers_stop(struct srm_workers *p, struct srm_llm_totals *t) {
   pthread_mutex_unlock(&p->lock);
   for (int i = 0; i < p->n; i++) {
     if (!p->w[i].started) continue;
-    if (p->w[i].ready && !p->w[i].failed) curl_multi_wakeup(srm_sched_multi(p->w[i].e.h.sched));
+    if (p->w[i].ready && !p->w[i].failed) srm_sched_wakeup(p->w[i].e.h.sched);
     pthread_join(p->w[i].thread, NULL);
     if (t) {
       struct srm_llm_totals *x = &p->w[i].totals;
