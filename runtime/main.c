@@ -13,6 +13,8 @@ static void usage(FILE *out) {
       "  srm run SKILL DATA [-o OUT] [options]   score every record of a JSONL file\n"
       "  srm check SKILL                         load a skill, run its self-tests, show its plan\n"
       "  srm lua SCRIPT [args...]                run a trusted Lua script with srm's modules\n"
+      "  srm eval BENCH PREDICTIONS [-o FILE]    official benchmark metrics from rows\n"
+      "  srm bench expand BENCH IN OUT           expand a benchmark file into judge tasks\n"
       "  srm version\n"
       "\n"
       "`srm run --help` lists the run options. Exit codes: 0 ok, 1 I/O or internal error,\n"
@@ -42,6 +44,10 @@ int main(int argc, char **argv) {
     rc = srm_cmd_check(argc - 1, argv + 1);
   else if (strcmp(cmd, "lua") == 0)
     rc = srm_cmd_lua(argc - 1, argv + 1);
+  else if (strcmp(cmd, "eval") == 0)
+    rc = srm_cmd_eval(argc - 1, argv + 1);
+  else if (strcmp(cmd, "bench") == 0)
+    rc = srm_cmd_bench(argc - 1, argv + 1);
   else {
     fprintf(stderr, "srm: unknown command '%s'\n\n", cmd);
     usage(stderr);

@@ -4,6 +4,7 @@
 ** codes are listed in srm_cmd.h and docs/cli.md. */
 #include "srm_cmd.h"
 #include "srm_exec.h"
+#include "srm_bench.h"
 #include "srm_jsonl.h"
 #include "srm_output.h"
 #include "srm_progress.h"
@@ -272,6 +273,17 @@ int srm_cmd_run(int argc, char **argv) {
   struct srm_llm_totals totals;
   memset(&totals, 0, sizeof totals);
 
+  if (o.bench) {
+    size_t ntasks = 0;
+    int brc = srm_bench_expand(o.bench, o.data, o.tasks_path, o.seed, o.stdlib_dir, &ntasks, err,
+                               sizeof err);
+    if (brc != SRM_BENCH_OK) {
+      fprintf(stderr, "srm run: --bench %s: %s\n", o.bench, err);
+      return brc == SRM_BENCH_USAGE ? SRM_EXIT_USAGE : SRM_EXIT_FAILURE;
+    }
+    fprintf(stderr, "srm run: %s: %zu judge tasks -> %s\n", o.bench, ntasks, o.tasks_path);
+    o.data = o.tasks_path;
+  }
   r.reader = srm_jsonl_open(o.data, o.line_cap, err, sizeof err);
   if (!r.reader) {
     fprintf(stderr, "srm run: %s\n", err);

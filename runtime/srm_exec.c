@@ -14,6 +14,7 @@ struct record_slot {
   struct srm_exec *e;
   uint64_t seq;
   int id_ref;
+  int bench_ref; /* the record's `bench` bookkeeping, copied into its row; LUA_NOREF: none */
   double started;
 };
 
@@ -112,7 +113,8 @@ static void record_done(struct srm_task *t, enum srm_task_end end, void *ud) {
     lua_xmove(t->co, L, 1); /* the error */
   }
   lua_pushnumber(L, latency_ms);
-  if (srm_host_pcall(L, 6, 3) != LUA_OK) { /* row, status, score */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, slot->bench_ref); /* nil for LUA_NOREF */
+  if (srm_host_pcall(L, 7, 3) != LUA_OK) {            /* row, status, score */
     char msg[600];
     snprintf(msg, sizeof msg, "internal error building a row: %s", lua_tostring(L, -1));
     set_fatal(e, msg);
@@ -126,6 +128,7 @@ static void record_done(struct srm_task *t, enum srm_task_end end, void *ud) {
     deliver_top(e, slot->seq, status, has_score, score);
   }
   luaL_unref(L, LUA_REGISTRYINDEX, slot->id_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, slot->bench_ref);
   free(slot);
   e->inflight--;
 }
@@ -145,8 +148,8 @@ void srm_exec_reject(struct srm_exec *e, uint64_t seq, uint64_t lineno, const ch
 }
 
 /* Run protected (memory errors): decodes the line where it lies, without a Lua copy of it, and
-** calls runner.prepare(skill, record | nil, error | nil, lineno). Arguments: prepare, skill,
-** line (light userdata), its length, lineno. */
+** calls runner.prepare(skill, record | nil, error | nil, lineno) -> kind, a, b, c. Arguments:
+** prepare, skill, line (light userdata), its length, lineno. */
 static int prepare_line(lua_State *L) {
   const char *line = lua_touserdata(L, 3);
   size_t len = (size_t)lua_tointeger(L, 4);
@@ -163,8 +166,8 @@ static int prepare_line(lua_State *L) {
     lua_pushstring(L, err);
   }
   lua_pushinteger(L, lineno);
-  lua_call(L, 4, 3);
-  return 3;
+  lua_call(L, 4, 4);
+  return 4;
 }
 
 enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line, size_t len,
@@ -176,7 +179,7 @@ enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line
   lua_pushlightuserdata(L, (void *)line);
   lua_pushinteger(L, (lua_Integer)len);
   lua_pushinteger(L, (lua_Integer)lineno);
-  if (srm_host_pcall(L, 5, 3) != LUA_OK) { /* kind, a, b */
+  if (srm_host_pcall(L, 5, 4) != LUA_OK) { /* kind, a, b, c */
     char msg[600];
     snprintf(msg, sizeof msg, "internal error reading line %llu: %s", (unsigned long long)lineno,
              lua_tostring(L, -1));
@@ -184,28 +187,30 @@ enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line
     lua_pop(L, 1);
     return SRM_PREP_FAILED;
   }
-  const char *kind = lua_tostring(L, -3);
+  const char *kind = lua_tostring(L, -4);
   if (kind && strcmp(kind, "record") == 0) {
     if (!start) {
-      lua_pop(L, 3);
+      lua_pop(L, 4);
       return SRM_PREP_RECORD;
     }
     struct record_slot *slot = malloc(sizeof *slot);
     if (!slot) {
       set_fatal(e, "out of memory starting a record");
-      lua_pop(L, 3);
+      lua_pop(L, 4);
       return SRM_PREP_FAILED;
     }
     slot->e = e;
     slot->seq = seq;
     slot->started = srm_now();
-    slot->id_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kind, record */
+    slot->bench_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* kind, record, id (nil: LUA_REFNIL) */
+    slot->id_ref = luaL_ref(L, LUA_REGISTRYINDEX);    /* kind, record */
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->evaluate_ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->sk.skill_ref);
     lua_rotate(L, -3, 2); /* kind, evaluate, skill, record */
     e->inflight++;
     if (!srm_task_spawn(e->h.sched, 2, &e->limits, record_done, slot)) {
       luaL_unref(L, LUA_REGISTRYINDEX, slot->id_ref);
+      luaL_unref(L, LUA_REGISTRYINDEX, slot->bench_ref);
       free(slot);
       e->inflight--;
       set_fatal(e, "out of memory starting a record");
@@ -214,12 +219,12 @@ enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line
     return SRM_PREP_RECORD;
   }
   if (kind && strcmp(kind, "row") == 0) {
-    lua_pop(L, 1); /* kind, row */
+    lua_pop(L, 2); /* kind, row */
     deliver_top(e, seq, "input_error", 0, 0);
     lua_pop(L, 1);
     return SRM_PREP_ROW;
   }
-  lua_pop(L, 3); /* "skip": the id is already in OUT */
+  lua_pop(L, 4); /* "skip": the id is already in OUT */
   e->on_row(e->ud, seq, NULL, 0, NULL, 0, 0);
   return SRM_PREP_SKIP;
 }

@@ -63,7 +63,12 @@ void srm_run_usage(FILE *f) {
       "      --rpm N, --tpm N      request / token rate limits per minute (default: none)\n"
       "      --disable-thinking    send chat_template_kwargs {enable_thinking: false}\n"
       "      --cache PATH          reply cache (SQLite); default: srm-cache.sqlite next to OUT\n"
-      "      --no-cache            neither read nor write the reply cache\n",
+      "      --no-cache            neither read nor write the reply cache\n"
+      "\n"
+      "Benchmarks (docs/eval.md): DATA is the benchmark's own file, expanded into judge tasks in\n"
+      "OUT.tasks.jsonl first; rows carry each task's bookkeeping for `srm eval`.\n"
+      "      --bench NAME[:OPTS]   judgebench, rewardbench2, rmbench, ifrewardbench, jetts\n"
+      "      --seed N              seed of the expansion's shuffles (default 0)\n",
       f);
 }
 
@@ -116,6 +121,8 @@ enum {
   OPT_CACHE,
   OPT_NO_CACHE,
   OPT_WORKERS,
+  OPT_BENCH,
+  OPT_SEED,
 };
 
 static const struct option long_opts[] = {
@@ -146,6 +153,8 @@ static const struct option long_opts[] = {
     {"cache", required_argument, 0, OPT_CACHE},
     {"no-cache", no_argument, 0, OPT_NO_CACHE},
     {"workers", required_argument, 0, OPT_WORKERS},
+    {"bench", required_argument, 0, OPT_BENCH},
+    {"seed", required_argument, 0, OPT_SEED},
     {0, 0, 0, 0},
 };
 
@@ -262,6 +271,13 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       if (parse_int("--workers", optarg, 1, &n) || n > 256) return -1;
       o->workers = (long)n;
       break;
+    case OPT_BENCH:
+      o->bench = optarg;
+      break;
+    case OPT_SEED:
+      if (parse_int("--seed", optarg, 0, &n)) return -1;
+      o->seed = (uint64_t)n;
+      break;
     case ':':
       fprintf(stderr, "srm run: option %s needs a value\n", argv[optind - 1]);
       return -1;
@@ -280,6 +296,18 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
   if ((o->resume || o->retry_failed) && (!o->out || strcmp(o->out, "-") == 0)) {
     fprintf(stderr, "srm run: --resume and --retry-failed need an output file (-o OUT)\n");
     return -1;
+  }
+  if (o->bench && (!o->out || strcmp(o->out, "-") == 0)) {
+    fprintf(stderr, "srm run: --bench needs an output file (-o OUT): the expanded tasks go "
+                    "next to it\n");
+    return -1;
+  }
+  if (o->bench) {
+    int len = snprintf(o->tasks_path, sizeof o->tasks_path, "%s.tasks.jsonl", o->out);
+    if (len < 0 || (size_t)len >= sizeof o->tasks_path) {
+      fprintf(stderr, "srm run: the output path is too long\n");
+      return -1;
+    }
   }
   if (o->retry_failed) o->resume = 1;
   if (o->resume && o->overwrite) {

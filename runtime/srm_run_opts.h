@@ -43,7 +43,10 @@ struct run_opts {
   int disable_thinking;
   const char *cache; /* NULL: default next to OUT */
   int no_cache;
-  long workers; /* event-loop threads; 1 = everything on the main thread */
+  long workers;          /* event-loop threads; 1 = everything on the main thread */
+  const char *bench;     /* --bench NAME[:OPTS]: DATA is a benchmark file, expanded first */
+  uint64_t seed;         /* --seed: the benchmark expansion's shuffles */
+  char tasks_path[4096]; /* with --bench: OUT.tasks.jsonl, the expanded records */
 };
 
 /* Per-record budgets by default (srm run flags; srm check uses the same). */

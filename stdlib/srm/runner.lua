@@ -144,7 +144,7 @@ end
 ---------------------------------------------------------------------------------------------
 
 local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "components",
-  "detail", "excluded", "skill", "usage", "latency_ms" } }
+  "detail", "excluded", "skill", "usage", "latency_ms", "bench" } }
 local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
 
 local function usage_of(u)
@@ -168,7 +168,7 @@ end
 -- fields from expanded evidence, see evaluate.lua) only when there is some. A row always encodes: a
 -- value that cannot (e.g. a function in a component's detail) turns the row into a
 -- skill_error saying so.
-local function encode_row(skill, id, r, latency_ms)
+local function encode_row(skill, id, r, latency_ms, bench)
   local row = {
     id = id,
     score = r.score == nil and json.null or r.score,
@@ -181,6 +181,7 @@ local function encode_row(skill, id, r, latency_ms)
     skill = stamp_of(skill),
     usage = usage_of(r.usage),
     latency_ms = math.floor((latency_ms or 0) * 10 + 0.5) / 10,
+    bench = bench,
   }
   local ok, text = pcall(json.encode, row, ROW_ORDER)
   if not ok then
@@ -199,10 +200,10 @@ local KILL_RESULTS = {
   memory = { status = "budget_exceeded", reason = "the record exceeded the memory limit (--max-memory)" },
 }
 
--- finish(skill, id, result, kill, error, latency_ms) -> row_json, status, score
+-- finish(skill, id, result, kill, error, latency_ms, bench) -> row_json, status, score
 -- result: the evaluator's result, or nil when the task was killed (kill names the budget) or
--- failed outside the evaluator (error holds the message).
-function M.finish(skill, id, result, kill, err, latency_ms)
+-- failed outside the evaluator (error holds the message); bench: the record's bookkeeping.
+function M.finish(skill, id, result, kill, err, latency_ms, bench)
   local r = result
   if kill then
     r = KILL_RESULTS[kill] or { status = "skill_error", reason = "killed: " .. tostring(kill) }
@@ -211,7 +212,7 @@ function M.finish(skill, id, result, kill, err, latency_ms)
   elseif type(r) ~= "table" then
     r = { status = "skill_error", reason = "the evaluation returned no result" }
   end
-  return encode_row(skill, id, r, latency_ms)
+  return encode_row(skill, id, r, latency_ms, bench)
 end
 
 M.evaluate = function(skill, record) return evaluate.evaluate(skill, record, skill.ctx) end
@@ -268,7 +269,7 @@ local function describe_json_type(v)
   return "a " .. type(v)
 end
 
--- prepare(skill, rec, err, lineno) -> "record", record, id | "row", row_json | "skip"
+-- prepare(skill, rec, err, lineno) -> "record", record, id, bench | "row", row_json | "skip"
 -- The host decodes the line (srm_json_decode, in place): rec is its value, or nil with err.
 function M.prepare(skill, rec, err, lineno)
   if err then
@@ -288,7 +289,11 @@ function M.prepare(skill, rec, err, lineno)
     return "row", input_error_row(skill, lineno, "field 'id' must be a string or a number, got " .. describe_json_type(id))
   end
   if done_ids and done_ids[id_key(id)] then return "skip" end
-  return "record", rec, id
+  -- `bench`: bookkeeping of benchmark tasks (labels included, see docs/eval.md). The skill never
+  -- sees it; the row carries it back for `srm eval`.
+  local bench = rec.bench
+  rec.bench = nil
+  return "record", rec, id, bench
 end
 
 -- scan_output(path, retry_failed) -> kept, removed
