@@ -41,7 +41,7 @@ int srm_cmd_check(int argc, char **argv) {
   struct srm_loaded_skill sk;
   int rc = SRM_EXIT_OK;
   enum srm_load_result lr =
-      srm_skill_load(&h, skill, settings, nsettings, &lim, &sk, err, sizeof err);
+      srm_skill_load(&h, skill, settings, nsettings, &lim, 1, &sk, err, sizeof err);
   if (lr != SRM_LOAD_OK) {
     fprintf(stderr, "srm check: %s\n", err);
     srm_host_close(&h);

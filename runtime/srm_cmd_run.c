@@ -8,6 +8,7 @@
 #include "srm_jsonl.h"
 #include "srm_output.h"
 #include "srm_progress.h"
+#include "srm_reload.h"
 #include "srm_reorder.h"
 #include "srm_run_opts.h"
 #include "srm_workers.h"
@@ -30,6 +31,7 @@ struct run {
   struct srm_exec e;           /* main-thread executor: all records, or with workers only
                                ** input errors, resume skips and self-tests */
   struct srm_workers *workers; /* NULL unless --workers > 1 */
+  struct srm_reloader reloader;
   struct srm_jsonl_reader *reader;
   struct srm_reorder *reorder;
   struct srm_output out;
@@ -108,6 +110,9 @@ static int feed_one(struct run *r) {
     set_fatal(r, msg);
     return 1;
   }
+  /* With --watch, a line read after an edit (perhaps after blocking on a pipe) must start on the
+  ** new version: look again now that it is here. */
+  if (r->o->watch) srm_reloader_poll(&r->reloader);
   uint64_t seq = r->next_seq++;
   r->records_read++;
   char reason[200];
@@ -153,7 +158,7 @@ static int prepare_output(struct run *r) {
       return SRM_EXIT_FAILURE;
     }
     lua_State *L = r->e.h.L;
-    srm_skill_push_runner_fn(&r->e.h, &r->e.sk, "scan_output");
+    srm_skill_push_runner_fn(&r->e.h, &r->e.sk[0], "scan_output");
     lua_pushstring(L, o->out);
     lua_pushboolean(L, o->retry_failed);
     if (srm_host_pcall(L, 2, 2) != LUA_OK) {
@@ -201,8 +206,11 @@ static void print_summary(struct run *r, double elapsed) {
             (unsigned long long)r->skipped);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  fprintf(f, "  skill %s sha256 %.12s, peak RSS %.1f MiB\n", r->e.sk.name, r->e.sk.sha256,
-          (double)ru.ru_maxrss / 1024.0);
+  fprintf(f, "  skill %s sha256 %.12s", r->e.sk[0].name, r->e.sk[0].sha256);
+  if (r->reloader.reloads || r->reloader.failures)
+    fprintf(f, " (generation %ld; %lu reloads, %lu failed)", r->e.generation[0],
+            r->reloader.reloads, r->reloader.failures);
+  fprintf(f, ", peak RSS %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
 }
 
 static void print_llm_summary(struct run *r, const struct srm_llm_totals *t) {
@@ -228,6 +236,7 @@ static void main_loop(struct run *r) {
   size_t cap = (size_t)r->o->concurrency * (size_t)r->o->workers;
   size_t window = cap * 4 + 1024;
   for (;;) {
+    srm_reloader_poll(&r->reloader);
     while (!r->input_done && !r->fatal && !interrupted && !r->stopped_early && in_flight(r) < cap &&
            srm_reorder_held(r->reorder) < window) {
       if (feed_one(r)) r->input_done = 1;
@@ -301,7 +310,7 @@ int srm_cmd_run(int argc, char **argv) {
     goto done;
   }
   int ntests = 0;
-  int failed = srm_skill_self_test(&r.e.h, &r.e.sk, &r.e.limits, &ntests);
+  int failed = srm_skill_self_test(&r.e.h, &r.e.sk[0], &r.e.limits, &ntests);
   if (failed != 0) {
     fprintf(stderr, "srm run: %s: %d of %d self-tests failed; fix the skill (srm check %s)\n",
             o.skill, failed < 0 ? ntests : failed, ntests, o.skill);
@@ -324,10 +333,18 @@ int srm_cmd_run(int argc, char **argv) {
   if (total >= 0 && o.limit >= 0 && total > o.limit) total = o.limit;
   srm_progress_init(&r.progress, stderr, o.progress, total, o.log_every);
 
+  if (srm_reloader_init(&r.reloader, &r.e, r.workers, o.watch) != 0) {
+    fprintf(stderr, "srm run: out of memory starting the skill watcher\n");
+    if (r.workers) srm_workers_stop(r.workers, NULL);
+    srm_output_close(&r.out);
+    rc = SRM_EXIT_FAILURE;
+    goto done;
+  }
   double started = srm_now();
   signal(SIGINT, on_sigint);
   main_loop(&r);
   signal(SIGINT, SIG_DFL);
+  srm_reloader_free(&r.reloader);
   if (r.workers) {
     srm_workers_stop(r.workers, &totals); /* lets in-flight records finish (fatal path) */
     r.workers = NULL;

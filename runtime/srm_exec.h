@@ -16,9 +16,22 @@
 typedef void (*srm_row_fn)(void *ud, uint64_t seq, char *row, size_t len, const char *status,
                            int has_score, double score);
 
+#define SRM_MAX_SKILLS 16
+
+/* Where the rows of records submitted with srm_exec_submit_to go (srm serve's requests): called
+** on the executor's thread with the index given at submission; row is malloc'ed and passes to
+** the callee (NULL only when out of memory). */
+struct srm_row_sink {
+  void (*row)(struct srm_row_sink *sink, size_t index, char *row, size_t len, const char *status);
+};
+
 struct srm_exec {
   struct srm_host h;
-  struct srm_loaded_skill sk;
+  struct srm_loaded_skill sk[SRM_MAX_SKILLS]; /* sk[0]: the default skill */
+  const char *skill_path[SRM_MAX_SKILLS];
+  long generation[SRM_MAX_SKILLS];
+  int nskills;
+  const struct run_opts *o;
   struct srm_task_limits limits;
   int prepare_ref, evaluate_ref, finish_ref, input_error_ref;
   size_t inflight; /* record tasks running */
@@ -46,6 +59,18 @@ enum srm_prep { SRM_PREP_RECORD, SRM_PREP_ROW, SRM_PREP_SKIP, SRM_PREP_FAILED };
 ** goes to a worker). Input errors and skips are delivered through on_row at once. */
 enum srm_prep srm_exec_submit(struct srm_exec *e, uint64_t seq, const char *line, size_t len,
                               uint64_t lineno, int start);
+/* As srm_exec_submit (start = 1) with skill sk[skill], the row going to sink with index. */
+enum srm_prep srm_exec_submit_to(struct srm_exec *e, int skill, struct srm_row_sink *sink,
+                                 size_t index, const char *line, size_t len);
+/* Loads sk[skill] again from its file as generation `generation`, runs its self-tests and swaps
+** it in; records in flight finish on the version they started with. On failure the old version
+** stays and err says why (file:line where there is one). Returns 0, 1 when the new version has
+** the same sha256 stamp (nothing swapped, the generation stays), or -1. */
+int srm_exec_reload(struct srm_exec *e, int skill, long generation, char *err, size_t errlen);
+/* The files sk[skill] read while loading (its directory-relative paths, then the directory):
+** calls fn for each absolute path; for the hot-reload watcher. */
+void srm_exec_skill_files(struct srm_exec *e, int skill, void (*fn)(void *ud, const char *path),
+                          void *ud);
 /* Delivers an input_error row for a line the reader rejected (too long, invalid UTF-8). */
 void srm_exec_reject(struct srm_exec *e, uint64_t seq, uint64_t lineno, const char *reason);
 

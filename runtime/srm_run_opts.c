@@ -9,20 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-int srm_run_add_setting(const char *cmd, char *kv, struct srm_setting *settings, int *n) {
+/* One KEY=VALUE of option opt (split in place). */
+static int add_pair(const char *cmd, const char *opt, char *kv, struct srm_setting *pairs, int *n) {
   char *eq = strchr(kv, '=');
   if (!eq || eq == kv) {
-    fprintf(stderr, "%s: --set expects KEY=VALUE, got '%s'\n", cmd, kv);
+    fprintf(stderr, "%s: %s expects KEY=VALUE, got '%s'\n", cmd, opt, kv);
     return -1;
   }
   if (*n == MAX_SETTINGS) {
-    fprintf(stderr, "%s: at most %d --set options\n", cmd, MAX_SETTINGS);
+    fprintf(stderr, "%s: at most %d %s options\n", cmd, MAX_SETTINGS, opt);
     return -1;
   }
   *eq = '\0';
-  settings[*n].key = kv;
-  settings[*n].value = eq + 1;
+  pairs[*n].key = kv;
+  pairs[*n].value = eq + 1;
   (*n)++;
+  return 0;
+}
+
+int srm_run_add_setting(const char *cmd, char *kv, struct srm_setting *settings, int *n) {
+  return add_pair(cmd, "--set", kv, settings, n);
+}
+
+int srm_run_add_maps(const char *cmd, char *list, struct srm_setting *maps, int *n) {
+  for (char *save = NULL, *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+    if (add_pair(cmd, "--map", kv, maps, n) != 0) return -1;
   return 0;
 }
 
@@ -51,6 +62,9 @@ void srm_run_usage(FILE *f) {
       "      --no-progress         no progress bar or progress log on stderr\n"
       "      --log-every S         seconds between progress lines when stderr is not a TTY (10)\n"
       "      --stdlib-dir DIR      load the Lua stdlib from DIR instead of the binary\n"
+      "      --map DST=SRC[,...]   the skill reads record field SRC under the name DST\n"
+      "      --watch               hot reload: reload the skill when its files change (also on\n"
+      "                            SIGHUP); rows carry skill.sha256 and skill.generation\n"
       "\n"
       "Model calls (srm.llm): endpoints come from --endpoint or SRM_BASE_URLS (comma-separated),\n"
       "the default model from --model or SRM_MODEL, the API key from SRM_API_KEY only.\n"
@@ -123,6 +137,8 @@ enum {
   OPT_WORKERS,
   OPT_BENCH,
   OPT_SEED,
+  OPT_MAP,
+  OPT_WATCH,
 };
 
 static const struct option long_opts[] = {
@@ -155,6 +171,8 @@ static const struct option long_opts[] = {
     {"workers", required_argument, 0, OPT_WORKERS},
     {"bench", required_argument, 0, OPT_BENCH},
     {"seed", required_argument, 0, OPT_SEED},
+    {"map", required_argument, 0, OPT_MAP},
+    {"watch", no_argument, 0, OPT_WATCH},
     {0, 0, 0, 0},
 };
 
@@ -273,6 +291,12 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       break;
     case OPT_BENCH:
       o->bench = optarg;
+      break;
+    case OPT_MAP:
+      if (srm_run_add_maps("srm run", optarg, o->maps, &o->nmaps) != 0) return -1;
+      break;
+    case OPT_WATCH:
+      o->watch = 1;
       break;
     case OPT_SEED:
       if (parse_int("--seed", optarg, 0, &n)) return -1;

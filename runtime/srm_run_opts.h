@@ -43,7 +43,12 @@ struct run_opts {
   int disable_thinking;
   const char *cache; /* NULL: default next to OUT */
   int no_cache;
-  long workers;          /* event-loop threads; 1 = everything on the main thread */
+  long workers;                          /* event-loop threads; 1 = everything on the main thread */
+  struct srm_setting maps[MAX_SETTINGS]; /* --map dst=src: the record field dst reads src */
+  int nmaps;
+  int watch;                   /* --watch: hot reload */
+  const char *more_skills[15]; /* srm serve: skills after the first */
+  int nmore_skills;
   const char *bench;     /* --bench NAME[:OPTS]: DATA is a benchmark file, expanded first */
   uint64_t seed;         /* --seed: the benchmark expansion's shuffles */
   char tasks_path[4096]; /* with --bench: OUT.tasks.jsonl, the expanded records */
@@ -57,6 +62,9 @@ struct run_opts {
 /* Adds one --set KEY=VALUE (kv is split in place). Returns 0, or -1 after reporting a usage
 ** error prefixed with cmd ("srm run", "srm check"). */
 int srm_run_add_setting(const char *cmd, char *kv, struct srm_setting *settings, int *n);
+
+/* Adds --map DST=SRC[,DST=SRC...] (list is split in place). Returns 0 or -1 (reported). */
+int srm_run_add_maps(const char *cmd, char *list, struct srm_setting *maps, int *n);
 
 void srm_run_usage(FILE *f);
 /* Returns 0, 1 for --help, or -1 on a usage error (already reported on stderr). */

@@ -20,8 +20,8 @@ static void copy_field(lua_State *L, int idx, const char *field, char *dst, size
 
 enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
                                     const struct srm_setting *settings, int nsettings,
-                                    const struct srm_task_limits *lim, struct srm_loaded_skill *out,
-                                    char *err, size_t errlen) {
+                                    const struct srm_task_limits *lim, long generation,
+                                    struct srm_loaded_skill *out, char *err, size_t errlen) {
   lua_State *L = h->L;
   out->runner_ref = LUA_NOREF;
   out->skill_ref = LUA_NOREF;
@@ -38,7 +38,7 @@ enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
     lua_pushstring(L, settings[i].value);
     lua_setfield(L, -2, settings[i].key);
   }
-  lua_pushinteger(L, 1);
+  lua_pushinteger(L, generation);
   enum srm_task_end end = srm_task_run_sync(h->sched, 3, 3, lim); /* skill|nil, msg, kind */
   if (end == SRM_TASK_RETURNED && lua_istable(L, -3)) {
     lua_pop(L, 2);
@@ -65,8 +65,9 @@ enum srm_load_result srm_skill_load(struct srm_host *h, const char *path,
   return rc;
 }
 
-int srm_skill_self_test(struct srm_host *h, struct srm_loaded_skill *sk,
-                        const struct srm_task_limits *lim, int *count) {
+/* Runs the self-tests; each failure goes to report (stderr or a buffer). */
+static int run_self_tests(struct srm_host *h, struct srm_loaded_skill *sk,
+                          const struct srm_task_limits *lim, int *count, char *why, size_t whylen) {
   lua_State *L = h->L;
   srm_skill_push_runner_fn(h, sk, "self_test");
   lua_rawgeti(L, LUA_REGISTRYINDEX, sk->skill_ref);
@@ -74,19 +75,38 @@ int srm_skill_self_test(struct srm_host *h, struct srm_loaded_skill *sk,
   *count = (int)lua_tointeger(L, -1);
   if (end != SRM_TASK_RETURNED || !lua_istable(L, -2)) {
     const char *msg = lua_tostring(L, -2);
-    fprintf(stderr, "srm: %s: the self-tests could not run: %s\n", sk->name,
-            end == SRM_TASK_KILLED ? "a budget was exceeded" : (msg ? msg : "unknown error"));
+    const char *text =
+        end == SRM_TASK_KILLED ? "a budget was exceeded" : (msg ? msg : "unknown error");
+    if (why)
+      snprintf(why, whylen, "%s", text);
+    else
+      fprintf(stderr, "srm: %s: the self-tests could not run: %s\n", sk->name, text);
     lua_pop(L, 2);
     return -1;
   }
   int failures = (int)luaL_len(L, -2);
   for (int i = 1; i <= failures; i++) {
     lua_rawgeti(L, -2, i);
-    fprintf(stderr, "srm: %s: %s\n", sk->name, lua_tostring(L, -1));
+    if (!why)
+      fprintf(stderr, "srm: %s: %s\n", sk->name, lua_tostring(L, -1));
+    else if (i == 1)
+      snprintf(why, whylen, "%s", lua_tostring(L, -1));
     lua_pop(L, 1);
   }
   lua_pop(L, 2);
   return failures;
+}
+
+int srm_skill_self_test(struct srm_host *h, struct srm_loaded_skill *sk,
+                        const struct srm_task_limits *lim, int *count) {
+  return run_self_tests(h, sk, lim, count, NULL, 0);
+}
+
+int srm_skill_self_test_quiet(struct srm_host *h, struct srm_loaded_skill *sk,
+                              const struct srm_task_limits *lim, int *count, char *why,
+                              size_t whylen) {
+  if (whylen) why[0] = '\0';
+  return run_self_tests(h, sk, lim, count, why, whylen);
 }
 
 void srm_skill_release(struct srm_host *h, struct srm_loaded_skill *sk) {

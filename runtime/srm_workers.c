@@ -4,14 +4,16 @@
 #include "srm_workers.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct job {
   uint64_t seq, lineno;
-  char *line;
+  char *line; /* NULL: work is set */
   size_t len;
+  struct srm_work *work;
   struct job *next;
 };
 
@@ -32,8 +34,9 @@ struct worker {
   struct srm_workers *pool;
   pthread_t thread;
   struct srm_exec e;
-  struct job *head, *tail; /* inbox, under pool->lock */
-  size_t assigned;         /* submitted to this worker and not yet collected */
+  struct job *head, *tail;           /* inbox, under pool->lock */
+  size_t assigned;                   /* submitted to this worker and not yet collected */
+  long reload_tried[SRM_MAX_SKILLS]; /* the last generation this worker tried to load */
   int started, ready, failed;
   char error[700];
   struct srm_llm_totals totals;
@@ -48,8 +51,27 @@ struct srm_workers {
   struct result *out_head, *out_tail;
   size_t pending;
   int stopping;
+  long reload_gen[SRM_MAX_SKILLS]; /* the generation each skill should be at (0: as loaded) */
+  unsigned next_work;              /* round robin for srm_workers_submit_work */
   char error[700];
 };
+
+/* Reloads the skills whose wanted generation changed (srm_workers_reload); called by the worker
+** between records, so its records in flight keep their version. */
+static void reload_if_asked(struct worker *wk) {
+  struct srm_workers *p = wk->pool;
+  for (int i = 0; i < wk->e.nskills; i++) {
+    pthread_mutex_lock(&p->lock);
+    long want = p->reload_gen[i];
+    pthread_mutex_unlock(&p->lock);
+    if (want <= wk->reload_tried[i]) continue;
+    wk->reload_tried[i] = want;
+    char err[1024];
+    if (srm_exec_reload(&wk->e, i, want, err, sizeof err) < 0)
+      fprintf(stderr, "srm: worker: reload of %s failed, keeping generation %ld: %s\n",
+              wk->e.skill_path[i], wk->e.generation[i], err);
+  }
+}
 
 static void worker_row(void *ud, uint64_t seq, char *row, size_t len, const char *status,
                        int has_score, double score) {
@@ -111,10 +133,14 @@ static void *worker_main(void *arg) {
     stop = p->stopping && !wk->head;
     pthread_mutex_unlock(&p->lock);
     /* take is in reverse order; submission order does not matter (rows carry their seq) */
+    reload_if_asked(wk);
     while (take) {
       struct job *j = take;
       take = j->next;
-      srm_exec_submit(&wk->e, j->seq, j->line, j->len, j->lineno, 1);
+      if (j->work)
+        j->work->run(j->work, &wk->e);
+      else
+        srm_exec_submit(&wk->e, j->seq, j->line, j->len, j->lineno, 1);
       free(j->line);
       free(j);
     }
@@ -215,6 +241,31 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   /* A worker drains its whole inbox each turn, so only an empty one may have it asleep. */
   if (was_empty) srm_sched_wakeup(best->e.h.sched);
   return 0;
+}
+
+int srm_workers_submit_work(struct srm_workers *p, struct srm_work *work) {
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) return -1;
+  j->work = work;
+  pthread_mutex_lock(&p->lock);
+  struct worker *wk = &p->w[p->next_work++ % (unsigned)p->n];
+  int was_empty = wk->head == NULL;
+  if (wk->tail)
+    wk->tail->next = j;
+  else
+    wk->head = j;
+  wk->tail = j;
+  pthread_mutex_unlock(&p->lock);
+  if (was_empty) srm_sched_wakeup(wk->e.h.sched);
+  return 0;
+}
+
+void srm_workers_reload(struct srm_workers *p, int skill, long generation) {
+  pthread_mutex_lock(&p->lock);
+  p->reload_gen[skill] = generation;
+  pthread_mutex_unlock(&p->lock);
+  for (int i = 0; i < p->n; i++)
+    if (p->w[i].ready && !p->w[i].failed) srm_sched_wakeup(p->w[i].e.h.sched);
 }
 
 size_t srm_workers_collect(struct srm_workers *p, srm_row_fn fn, void *ud, double wait_s) {

@@ -14,6 +14,15 @@ struct srm_workers *srm_workers_start(int n, const struct run_opts *o, char *err
 /* Queues one record line (copied) for a worker. Returns 0, or -1 when out of memory. */
 int srm_workers_submit(struct srm_workers *w, uint64_t seq, uint64_t lineno, const char *line,
                        size_t len);
+/* Work run on a worker's thread with its executor (srm serve's requests). */
+struct srm_work {
+  void (*run)(struct srm_work *work, struct srm_exec *e);
+};
+/* Queues work for the next worker in turn. Returns 0, or -1 when out of memory. */
+int srm_workers_submit_work(struct srm_workers *w, struct srm_work *work);
+/* Asks every worker to reload skill `skill` as `generation` (srm_exec_reload), between records;
+** a worker whose reload fails keeps its version and says so on stderr. */
+void srm_workers_reload(struct srm_workers *w, int skill, long generation);
 /* Delivers the rows finished so far to fn (on the calling thread), waiting up to wait_s for the
 ** first one. Returns how many were delivered. */
 size_t srm_workers_collect(struct srm_workers *w, srm_row_fn fn, void *ud, double wait_s);

@@ -269,6 +269,16 @@ local function describe_json_type(v)
   return "a " .. type(v)
 end
 
+-- --map dst=src: the skill reads field src of every record under the name dst as well.
+local field_map = {}
+function M.set_map(map)
+  for dst, src in pairs(map) do
+    if dst == "id" or dst == "bench" then error("cannot map onto the reserved field '" .. dst .. "'", 0) end
+    if src == "bench" then error("the bench field is bookkeeping and cannot be mapped", 0) end
+  end
+  field_map = map
+end
+
 -- prepare(skill, rec, err, lineno) -> "record", record, id, bench | "row", row_json | "skip"
 -- The host decodes the line (srm_json_decode, in place): rec is its value, or nil with err.
 function M.prepare(skill, rec, err, lineno)
@@ -280,6 +290,7 @@ function M.prepare(skill, rec, err, lineno)
     if done_ids and done_ids[id_key(lineno)] then return "skip" end
     return "row", input_error_row(skill, lineno, "expected a JSON object, got " .. describe_json_type(rec))
   end
+  for dst, src in pairs(field_map) do rec[dst] = rec[src] end
   local id = rec.id
   if id == nil or id == json.null then id = rec.key end
   if id == nil or id == json.null then id = lineno end

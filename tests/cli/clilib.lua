@@ -53,6 +53,42 @@ function C.srm(args, dir)
   return code, C.read(out) or "", C.read(err) or ""
 end
 
+-- Starts `srm <args>` in the background. Returns a handle: h:wait([seconds]) -> exit code,
+-- stdout, stderr (nil on timeout); h:stderr() reads stderr so far; h:kill([signal]) signals it.
+function C.spawn(args, dir)
+  dir = dir or tmp_root
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = quote(a) end
+  local tag = dir .. "/.bg" .. tostring(math.random(1e9))
+  local out, err, status, pidfile = tag .. ".stdout", tag .. ".stderr", tag .. ".status", tag .. ".pid"
+  local cmd = "(" .. quote(C.bin) .. " " .. table.concat(quoted, " ") .. " >" .. quote(out) .. " 2>" .. quote(err)
+    .. " & echo $! >" .. quote(pidfile) .. "; wait $!; echo $? >" .. quote(status) .. ") &"
+  assert(os.execute(cmd))
+  local h = {}
+  local function pid()
+    for _ = 1, 200 do
+      local p = C.read(pidfile)
+      if p and p:match("%d+") then return p:match("%d+") end
+      os.execute("sleep 0.01")
+    end
+  end
+  function h.wait(_, seconds)
+    local deadline = os.time() + (seconds or 60)
+    while os.time() <= deadline do
+      local st = C.read(status)
+      if st and st:match("%d+") then
+        return tonumber(st:match("%d+")), C.read(out) or "", C.read(err) or ""
+      end
+      os.execute("sleep 0.02")
+    end
+    return nil
+  end
+  function h.stderr() return C.read(err) or "" end
+  function h.kill(_, signal) os.execute("kill -" .. (signal or "TERM") .. " " .. pid() .. " 2>/dev/null") end
+  h.pid = pid
+  return h
+end
+
 -- JSON null becomes nil, so tests can compare with plain Lua values.
 local function strip_nulls(v)
   if type(v) ~= "table" then return v end

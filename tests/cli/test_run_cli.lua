@@ -198,4 +198,30 @@ T.case("non-TTY progress log lines appear periodically", function()
   T.truthy(err:find("srm: %d+/40 rows"), "a progress line: " .. err)
 end)
 
+T.case("--map dst=src: the skill reads a field under its own name", function()
+  local skill = C.write(dir .. "/mapped.lua", [[
+local srm = require "srm"
+return srm.skill {
+  name = "mapped",
+  evidence = { same = function(r) return r.answer == r.response end },
+  policy = "same",
+}
+]])
+  local data = C.write_jsonl(dir .. "/mapped.jsonl", {
+    { id = "a", response = "4", label = "4" },
+    { id = "b", response = "5", label = "4" },
+  })
+  local out = dir .. "/mapped.out.jsonl"
+  local code, _, err = C.srm({ "run", skill, data, "-o", out, "--no-progress", "--map", "answer=label" }, dir)
+  T.eq(code, 0, "exit: " .. err)
+  local rows = C.by_id(C.read_rows(out))
+  T.eq({ rows.a.score, rows.b.score }, { 1, 0 }, "mapped field")
+  code, _, err = C.srm({ "run", skill, data, "-o", out, "--overwrite", "--map", "id=label" }, dir)
+  T.eq(code, 2, "mapping onto id is a usage error")
+  T.truthy(err:find("reserved field 'id'", 1, true), err)
+  code, _, err = C.srm({ "run", skill, data, "-o", out, "--overwrite", "--map", "answer" }, dir)
+  T.eq(code, 2, "no '='")
+  T.truthy(err:find("--map expects KEY=VALUE", 1, true), err)
+end)
+
 T.done()
