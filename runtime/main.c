@@ -11,6 +11,7 @@ static void usage(FILE *out) {
       "\n"
       "usage:\n"
       "  srm run SKILL DATA [-o OUT] [options]   score every record of a JSONL file\n"
+      "  srm serve SKILL... [--port P]           serve rewards over HTTP, reloading edited skills\n"
       "  srm check SKILL                         load a skill, run its self-tests, show its plan\n"
       "  srm lua SCRIPT [args...]                run a trusted Lua script with srm's modules\n"
       "  srm eval BENCH PREDICTIONS [-o FILE]    official benchmark metrics from rows\n"
@@ -40,6 +41,8 @@ int main(int argc, char **argv) {
   int rc;
   if (strcmp(cmd, "run") == 0)
     rc = srm_cmd_run(argc - 1, argv + 1);
+  else if (strcmp(cmd, "serve") == 0)
+    rc = srm_cmd_serve(argc - 1, argv + 1);
   else if (strcmp(cmd, "check") == 0)
     rc = srm_cmd_check(argc - 1, argv + 1);
   else if (strcmp(cmd, "lua") == 0)

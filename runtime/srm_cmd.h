@@ -12,6 +12,7 @@ enum srm_exit {
 
 int srm_cmd_run(int argc, char **argv);
 int srm_cmd_check(int argc, char **argv);
+int srm_cmd_serve(int argc, char **argv);
 int srm_cmd_lua(int argc, char **argv);
 int srm_cmd_eval(int argc, char **argv);  /* srm_cmd_eval.c */
 int srm_cmd_bench(int argc, char **argv); /* srm_cmd_eval.c */

@@ -1,6 +1,11 @@
 /* srm: hot reload (see srm_reload.h). */
 #include "srm_reload.h"
 
+#include "srm_json.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +40,55 @@ static void copy_status(struct srm_reloader *r, int i) {
   s->generation = r->e->generation[i];
 }
 
+/* Encodes the status with srm.json on the polling thread's state (the only Lua this has). Called
+** with r->lock held. */
+static void encode_status(struct srm_reloader *r) {
+  lua_State *L = r->e->h.L;
+  lua_createtable(L, 0, 1);
+  lua_createtable(L, r->nskills, 0);
+  for (int i = 0; i < r->nskills; i++) {
+    const struct srm_skill_status *s = &r->status[i];
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, s->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, s->path);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, s->sha256);
+    lua_setfield(L, -2, "sha256");
+    lua_pushinteger(L, s->generation);
+    lua_setfield(L, -2, "generation");
+    if (s->last_error[0]) {
+      lua_pushstring(L, s->last_error);
+      lua_setfield(L, -2, "last_reload_error");
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "skills");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char err[200];
+  int rc = srm_json_encode_value(L, -2, &b, err, sizeof err);
+  luaL_pushresult(&b);
+  if (rc == 0) {
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    char *copy = malloc(len + 1);
+    if (copy) {
+      memcpy(copy, text, len + 1);
+      free(r->skills_json);
+      r->skills_json = copy;
+    }
+  }
+  lua_pop(L, 2);
+}
+
+char *srm_reloader_skills_json(struct srm_reloader *r) {
+  pthread_mutex_lock(&r->lock);
+  char *copy = r->skills_json ? strdup(r->skills_json) : NULL;
+  pthread_mutex_unlock(&r->lock);
+  return copy;
+}
+
 int srm_reloader_init(struct srm_reloader *r, struct srm_exec *e, struct srm_workers *workers,
                       int watch) {
   memset(r, 0, sizeof *r);
@@ -44,6 +98,7 @@ int srm_reloader_init(struct srm_reloader *r, struct srm_exec *e, struct srm_wor
   pthread_mutex_init(&r->lock, NULL);
   for (int i = 0; i < r->nskills; i++)
     copy_status(r, i);
+  encode_status(r);
   if (watch) {
     r->watch = srm_watch_new(RELOAD_DEBOUNCE_S);
     if (!r->watch) return -1;
@@ -62,6 +117,8 @@ void srm_reloader_free(struct srm_reloader *r) {
   signal(SIGHUP, SIG_DFL);
   srm_watch_free(r->watch);
   r->watch = NULL;
+  free(r->skills_json);
+  r->skills_json = NULL;
   pthread_mutex_destroy(&r->lock);
 }
 
@@ -86,6 +143,7 @@ int srm_reloader_poll(struct srm_reloader *r) {
       if (rc == 0) r->reloads++;
       copy_status(r, i);
     }
+    encode_status(r);
     pthread_mutex_unlock(&r->lock);
     if (rc < 0) {
       fprintf(stderr, "srm: reload of %s failed, keeping generation %ld: %s\n", r->e->skill_path[i],

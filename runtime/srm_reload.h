@@ -28,6 +28,7 @@ struct srm_reloader {
   struct srm_skill_status status[SRM_MAX_SKILLS];
   int nskills;
   unsigned long reloads, failures;
+  char *skills_json; /* encoded on the polling thread whenever the status changes */
 };
 
 /* watch: also watch the skills' files (else only SIGHUP reloads). Installs the SIGHUP handler.
@@ -38,6 +39,9 @@ void srm_reloader_free(struct srm_reloader *r);
 /* Reloads if a watched file changed or SIGHUP came since the last call; reports each reload or
 ** failure on stderr. Returns the number of skills swapped in. */
 int srm_reloader_poll(struct srm_reloader *r);
+/* {"skills": [{name, path, sha256, generation, last_reload_error}, ...]} as a malloc'ed string
+** (NULL when out of memory); callable from any thread. */
+char *srm_reloader_skills_json(struct srm_reloader *r);
 /* A consistent copy of skill i's status. */
 void srm_reloader_status(struct srm_reloader *r, int i, struct srm_skill_status *out);
 

@@ -86,12 +86,15 @@ void srm_run_usage(FILE *f) {
       f);
 }
 
+/* The command whose options are being parsed, for messages ("srm run", "srm serve"). */
+static const char *cmd_name = "srm run";
+
 static int parse_int(const char *opt, const char *s, long long min, long long *out) {
   char *end;
   errno = 0;
   double d = strtod(s, &end); /* accepts 1e6 as well as 1000000 */
   if (errno || end == s || *end || d < (double)min || d > 9e18 || d != (double)(long long)d) {
-    fprintf(stderr, "srm run: %s expects an integer >= %lld, got '%s'\n", opt, min, s);
+    fprintf(stderr, "%s: %s expects an integer >= %lld, got '%s'\n", cmd_name, opt, min, s);
     return -1;
   }
   *out = (long long)d;
@@ -103,7 +106,7 @@ static int parse_double(const char *opt, const char *s, double min, double max, 
   errno = 0;
   double d = strtod(s, &end);
   if (errno || end == s || *end || d < min || d > max) {
-    fprintf(stderr, "srm run: %s expects a number in [%g, %g], got '%s'\n", opt, min, max, s);
+    fprintf(stderr, "%s: %s expects a number in [%g, %g], got '%s'\n", cmd_name, opt, min, max, s);
     return -1;
   }
   *out = d;
@@ -139,6 +142,10 @@ enum {
   OPT_SEED,
   OPT_MAP,
   OPT_WATCH,
+  OPT_PORT,
+  OPT_HOST,
+  OPT_MAX_BODY,
+  OPT_REQUEST_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -173,11 +180,21 @@ static const struct option long_opts[] = {
     {"seed", required_argument, 0, OPT_SEED},
     {"map", required_argument, 0, OPT_MAP},
     {"watch", no_argument, 0, OPT_WATCH},
+    {"port", required_argument, 0, OPT_PORT},
+    {"host", required_argument, 0, OPT_HOST},
+    {"max-body-bytes", required_argument, 0, OPT_MAX_BODY},
+    {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
     {0, 0, 0, 0},
 };
 
 /* Returns 0, 1 for --help, or -1 on a usage error (already reported). */
 int srm_run_parse(int argc, char **argv, struct run_opts *o) {
+  cmd_name = "srm run";
+  return srm_run_parse_for(0, argc, argv, o);
+}
+
+int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
+  if (serve) cmd_name = "srm serve";
   memset(o, 0, sizeof *o);
   o->progress = 1;
   o->limit = -1;
@@ -191,6 +208,10 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
   o->llm_timeout = 120;
   o->llm_retries = 3;
   o->workers = 1;
+  o->port = 8000;
+  o->host = "127.0.0.1";
+  o->max_body = (size_t)64 << 20;
+  o->request_timeout = SRM_DEFAULT_TIMEOUT_S;
   optind = 1;
   opterr = 0;
   int c;
@@ -220,7 +241,7 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       o->limit = n;
       break;
     case OPT_SET:
-      if (srm_run_add_setting("srm run", optarg, o->settings, &o->nsettings)) return -1;
+      if (srm_run_add_setting(cmd_name, optarg, o->settings, &o->nsettings)) return -1;
       break;
     case OPT_MAX_ERROR_RATE:
       if (parse_double("--max-error-rate", optarg, 0, 1, &o->max_error_rate)) return -1;
@@ -251,7 +272,7 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       break;
     case OPT_ENDPOINT:
       if (o->nendpoints == MAX_RUN_ENDPOINTS) {
-        fprintf(stderr, "srm run: at most %d --endpoint options\n", MAX_RUN_ENDPOINTS);
+        fprintf(stderr, "%s: at most %d --endpoint options\n", cmd_name, MAX_RUN_ENDPOINTS);
         return -1;
       }
       o->endpoints[o->nendpoints++] = optarg;
@@ -293,49 +314,85 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
       o->bench = optarg;
       break;
     case OPT_MAP:
-      if (srm_run_add_maps("srm run", optarg, o->maps, &o->nmaps) != 0) return -1;
+      if (srm_run_add_maps(cmd_name, optarg, o->maps, &o->nmaps) != 0) return -1;
       break;
     case OPT_WATCH:
       o->watch = 1;
+      break;
+    case OPT_PORT:
+      if (parse_int("--port", optarg, 0, &n) || n > 65535) return -1;
+      o->port = (int)n;
+      break;
+    case OPT_HOST:
+      o->host = optarg;
+      break;
+    case OPT_MAX_BODY:
+      if (parse_int("--max-body-bytes", optarg, 1, &n)) return -1;
+      o->max_body = (size_t)n;
+      break;
+    case OPT_REQUEST_TIMEOUT:
+      if (parse_double("--request-timeout", optarg, 0.001, 1e7, &o->request_timeout)) return -1;
       break;
     case OPT_SEED:
       if (parse_int("--seed", optarg, 0, &n)) return -1;
       o->seed = (uint64_t)n;
       break;
     case ':':
-      fprintf(stderr, "srm run: option %s needs a value\n", argv[optind - 1]);
+      fprintf(stderr, "%s: option %s needs a value\n", cmd_name, argv[optind - 1]);
       return -1;
     default:
-      fprintf(stderr, "srm run: unknown option '%s' (see srm run --help)\n", argv[optind - 1]);
+      fprintf(stderr, "%s: unknown option '%s' (see srm run --help)\n", cmd_name, argv[optind - 1]);
       return -1;
     }
   }
+  if (serve) {
+    if (o->out || o->resume || o->bench || o->limit >= 0) {
+      fprintf(stderr, "%s: -o, --resume, --bench and --limit are srm run options\n", cmd_name);
+      return -1;
+    }
+    int nskills = argc - optind;
+    if (nskills < 1 || nskills > 16) {
+      fprintf(stderr, "%s: expected 1 to 16 SKILL files, got %d (see srm serve --help)\n", cmd_name,
+              nskills);
+      return -1;
+    }
+    o->skill = argv[optind];
+    for (int i = 1; i < nskills; i++)
+      o->more_skills[o->nmore_skills++] = argv[optind + i];
+    return 0;
+  }
+  if (o->port != 8000 || strcmp(o->host, "127.0.0.1") != 0) {
+    fprintf(stderr, "%s: --port and --host are srm serve options\n", cmd_name);
+    return -1;
+  }
   if (argc - optind != 2) {
-    fprintf(stderr, "srm run: expected SKILL and DATA, got %d argument(s) (see srm run --help)\n",
-            argc - optind);
+    fprintf(stderr, "%s: expected SKILL and DATA, got %d argument(s) (see srm run --help)\n",
+            cmd_name, argc - optind);
     return -1;
   }
   o->skill = argv[optind];
   o->data = argv[optind + 1];
   if ((o->resume || o->retry_failed) && (!o->out || strcmp(o->out, "-") == 0)) {
-    fprintf(stderr, "srm run: --resume and --retry-failed need an output file (-o OUT)\n");
+    fprintf(stderr, "%s: --resume and --retry-failed need an output file (-o OUT)\n", cmd_name);
     return -1;
   }
   if (o->bench && (!o->out || strcmp(o->out, "-") == 0)) {
-    fprintf(stderr, "srm run: --bench needs an output file (-o OUT): the expanded tasks go "
-                    "next to it\n");
+    fprintf(stderr,
+            "%s: --bench needs an output file (-o OUT): the expanded tasks go "
+            "next to it\n",
+            cmd_name);
     return -1;
   }
   if (o->bench) {
     int len = snprintf(o->tasks_path, sizeof o->tasks_path, "%s.tasks.jsonl", o->out);
     if (len < 0 || (size_t)len >= sizeof o->tasks_path) {
-      fprintf(stderr, "srm run: the output path is too long\n");
+      fprintf(stderr, "%s: the output path is too long\n", cmd_name);
       return -1;
     }
   }
   if (o->retry_failed) o->resume = 1;
   if (o->resume && o->overwrite) {
-    fprintf(stderr, "srm run: --resume and --overwrite contradict each other\n");
+    fprintf(stderr, "%s: --resume and --overwrite contradict each other\n", cmd_name);
     return -1;
   }
   return 0;
@@ -345,7 +402,7 @@ int srm_run_parse(int argc, char **argv, struct run_opts *o) {
 ** key only ever comes from SRM_API_KEY and stays in memory. */
 int srm_run_configure_llm(lua_State *L, const struct run_opts *o) {
   if (srm_host_require(L, "srm.runner") != LUA_OK) {
-    fprintf(stderr, "srm run: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "%s: %s\n", cmd_name, lua_tostring(L, -1));
     lua_pop(L, 1);
     return -1;
   }
@@ -424,7 +481,7 @@ int srm_run_configure_llm(lua_State *L, const struct run_opts *o) {
     lua_setfield(L, -2, "chat_template_kwargs");
   }
   if (srm_host_pcall(L, 1, 0) != LUA_OK) {
-    fprintf(stderr, "srm run: %s\n", lua_tostring(L, -1));
+    fprintf(stderr, "%s: %s\n", cmd_name, lua_tostring(L, -1));
     lua_pop(L, 1);
     return -1;
   }

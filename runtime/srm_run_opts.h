@@ -46,7 +46,12 @@ struct run_opts {
   long workers;                          /* event-loop threads; 1 = everything on the main thread */
   struct srm_setting maps[MAX_SETTINGS]; /* --map dst=src: the record field dst reads src */
   int nmaps;
-  int watch;                   /* --watch: hot reload */
+  int watch; /* --watch: hot reload */
+  /* srm serve */
+  int port;
+  const char *host;
+  size_t max_body;             /* request bodies larger than this are refused (413) */
+  double request_timeout;      /* seconds a request may take before a 504 */
   const char *more_skills[15]; /* srm serve: skills after the first */
   int nmore_skills;
   const char *bench;     /* --bench NAME[:OPTS]: DATA is a benchmark file, expanded first */
@@ -69,6 +74,8 @@ int srm_run_add_maps(const char *cmd, char *list, struct srm_setting *maps, int 
 void srm_run_usage(FILE *f);
 /* Returns 0, 1 for --help, or -1 on a usage error (already reported on stderr). */
 int srm_run_parse(int argc, char **argv, struct run_opts *o);
+/* The same for `srm serve` (serve = 1): SKILL... instead of SKILL DATA, the server options. */
+int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o);
 /* Calls srm.llm's configure in L with the model-call settings: flags first, then SRM_BASE_URLS
 ** and SRM_MODEL; the key only ever comes from SRM_API_KEY and stays in memory. Returns 0 or -1
 ** (message on stderr). */

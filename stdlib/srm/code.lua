@@ -202,10 +202,23 @@ local function tail(s, n)
   return clip(s:sub(-n), n)
 end
 
+-- s without trailing whitespace (%s). A backward scan: gsub("%s+$", "") is quadratic in a run
+-- of spaces that is not at the end (a program printing 1 MB of them would stall the worker for
+-- hours inside one gsub call).
+local function rtrim(s)
+  local e = #s
+  while e > 0 do
+    local c = s:byte(e)
+    if c ~= 32 and (c < 9 or c > 13) then break end
+    e = e - 1
+  end
+  return s:sub(1, e)
+end
+
 -- Splits text into lines with trailing whitespace removed and trailing empty lines dropped.
 local function lines_of(s)
   local t = {}
-  for line in (s .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = line:gsub("%s+$", "") end
+  for line in (s .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = rtrim(line) end
   while #t > 0 and t[#t] == "" do t[#t] = nil end
   return t
 end

@@ -47,6 +47,44 @@ local function json_object(text)
 end
 judge.json_object = json_object
 
+local function is_digit(c) return c ~= nil and c >= 48 and c <= 57 end
+local function is_space(c) return c == 32 or (c ~= nil and c >= 9 and c <= 13) end
+
+-- The first "N/hi" in text ("7/10", "7.5 / 10"; N as %-?%d+%.?%d*) as a number, or nil. A
+-- scan back from each '/' rather than the pattern "(%-?%d+%.?%d*)%s*/%s*10": that pattern
+-- backtracks cubically on a run of digits (a reply of 2,000 digits took 43 s inside one
+-- string.match call, which no hook can interrupt). Linear: each byte is looked at a bounded
+-- number of times.
+local function score_over(text, hi)
+  local top = tostring(hi)
+  local init = 1
+  while true do
+    local slash = text:find("/", init, true)
+    if not slash then return nil end
+    init = slash + 1
+    local after = slash + 1
+    while is_space(text:byte(after)) do after = after + 1 end
+    if text:sub(after, after + #top - 1) == top and not is_digit(text:byte(after + #top)) then
+      local e = slash - 1
+      while e >= 1 and is_space(text:byte(e)) do e = e - 1 end
+      local s = e -- text[s+1 .. e] are the digits right before the slash
+      while s >= 1 and is_digit(text:byte(s)) do s = s - 1 end
+      local first
+      if text:byte(s) == 46 and is_digit(text:byte(s - 1)) then -- "12.5" or "12."
+        first = s - 1
+        while first >= 1 and is_digit(text:byte(first)) do first = first - 1 end
+        first = first + 1
+      elseif s < e then
+        first = s + 1
+      end
+      if first then
+        if text:byte(first - 1) == 45 then first = first - 1 end -- "-"
+        return tonumber(text:sub(first, e))
+      end
+    end
+  end
+end
+
 -- A numeric score from a reply: the JSON field, else "score: N" / "Score = N" / "N/10" text.
 local function parse_score(text, lo, hi)
   local doc = json_object(text)
@@ -54,8 +92,7 @@ local function parse_score(text, lo, hi)
   local why = doc and type(doc.reason) == "string" and doc.reason or nil
   if not s and type(text) == "string" then
     local lower = text:lower()
-    s = tonumber(lower:match('"?score"?%s*[:=]%s*(%-?%d+%.?%d*)'))
-      or tonumber(lower:match("(%-?%d+%.?%d*)%s*/%s*" .. hi .. "%f[%D]"))
+    s = tonumber(lower:match('"?score"?%s*[:=]%s*(%-?%d+%.?%d*)')) or score_over(lower, hi)
   end
   if s and s >= lo and s <= hi then return s, why end
   return nil

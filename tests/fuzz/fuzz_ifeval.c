@@ -1,0 +1,105 @@
+/* srm fuzzing: IFEval's 25 instruction checkers and their building blocks (runtime/srm_ifeval_*
+** through srm.ifeval, the Lua API the ifeval skill uses, so kwargs are validated as in a run).
+** Input: byte 0 picks the instruction (0..24, in registry order) or a helper (25..31:
+** count_words, sentences, count_sentences, capital_words, word_tokens, detect_language,
+** json_valid); bytes 1-2 are the numeric kwargs (num_*, frequency, nth_paragraph), byte 3 the
+** relation and byte 4 the length of the string kwarg that follows (keyword, letter, marker, end
+** phrase, prompt to repeat; list kwargs are it split at ','); the rest is the response.
+** Properties: check returns two booleans or nil, message, BAD_ARGS | NO_PROFILES | FAILED;
+** loose is true whenever strict is; the helpers return their documented types. */
+#include "fuzz_common.h"
+
+static const char DRIVER[] =
+    "local ifeval = require 'srm.ifeval'\n"
+    "local LANGS = { 'en', 'es', 'pt', 'ar', 'hi', 'fr', 'ru', 'de', 'ja', 'it', 'bn', 'uk',\n"
+    "  'th', 'ur', 'ta', 'te', 'bg', 'ko', 'pl', 'he', 'fa', 'vi', 'ne', 'sw', 'kn', 'mr', 'gu',\n"
+    "  'pa', 'ml', 'fi' }\n"
+    "-- the kwargs of each instruction, in registry order: name -> kind\n"
+    "local SPECS = {\n"
+    "  { keywords = 'list' },\n"
+    "  { keyword = 'str', frequency = 'n', relation = 'rel' },\n"
+    "  { forbidden_words = 'list' },\n"
+    "  { letter = 'str', let_frequency = 'n', let_relation = 'rel' },\n"
+    "  { language = 'lang' },\n"
+    "  { num_sentences = 'n', relation = 'rel' },\n"
+    "  { num_paragraphs = 'n' },\n"
+    "  { num_words = 'n', relation = 'rel' },\n"
+    "  { num_paragraphs = 'n', nth_paragraph = 'n2', first_word = 'str' },\n"
+    "  { num_placeholders = 'n' },\n"
+    "  { postscript_marker = 'str' },\n"
+    "  { num_bullets = 'n' },\n"
+    "  {},\n"
+    "  { num_highlights = 'n' },\n"
+    "  { section_spliter = 'str', num_sections = 'n' },\n"
+    "  {}, {}, {},\n"
+    "  { prompt_to_repeat = 'str' },\n"
+    "  { end_phrase = 'str' },\n"
+    "  { capital_frequency = 'n', capital_relation = 'rel' },\n"
+    "  {}, {}, {}, {},\n"
+    "}\n"
+    "assert(#SPECS == #ifeval.ids, 'SPECS is out of date')\n"
+    "local CODES = { BAD_ARGS = true, NO_PROFILES = true, FAILED = true }\n"
+    "local function split(s)\n"
+    "  local t = {}\n"
+    "  for w in (s .. ','):gmatch('([^,]*),') do t[#t + 1] = w end\n"
+    "  return t\n"
+    "end\n"
+    "local HELPERS = {\n"
+    "  function(r) assert(math.type(ifeval.count_words(r)) == 'integer') end,\n"
+    "  function(r)\n"
+    "    local t, err = ifeval.sentences(r)\n"
+    "    assert(type(t) == 'table' or type(err) == 'string')\n"
+    "  end,\n"
+    "  function(r)\n"
+    "    local n, err = ifeval.count_sentences(r)\n"
+    "    assert(math.type(n) == 'integer' or type(err) == 'string')\n"
+    "  end,\n"
+    "  function(r)\n"
+    "    local n, err = ifeval.capital_words(r)\n"
+    "    assert(math.type(n) == 'integer' or type(err) == 'string')\n"
+    "  end,\n"
+    "  function(r)\n"
+    "    local t, err = ifeval.word_tokens(r)\n"
+    "    assert(type(t) == 'table' or type(err) == 'string')\n"
+    "  end,\n"
+    "  function(r)\n"
+    "    local lang, err = ifeval.detect_language(r)\n"
+    "    assert(type(lang) == 'string' or type(err) == 'string')\n"
+    "  end,\n"
+    "  function(r) assert(type(ifeval.json_valid(r)) == 'boolean') end,\n"
+    "}\n"
+    "return function(s)\n"
+    "  if #s < 5 then return end\n"
+    "  local sel, n, n2, rel, slen = s:byte(1, 5)\n"
+    "  local str = s:sub(6, 5 + slen)\n"
+    "  local response = s:sub(6 + slen)\n"
+    "  sel = sel % 32\n"
+    "  if sel >= #SPECS then\n"
+    "    HELPERS[sel - #SPECS + 1](response)\n"
+    "    return\n"
+    "  end\n"
+    "  local kwargs = {}\n"
+    "  for k, kind in pairs(SPECS[sel + 1]) do\n"
+    "    if kind == 'n' then kwargs[k] = n % 64\n"
+    "    elseif kind == 'n2' then kwargs[k] = n2 % 8\n"
+    "    elseif kind == 'rel' then kwargs[k] = rel % 2 == 0 and 'less than' or 'at least'\n"
+    "    elseif kind == 'lang' then kwargs[k] = LANGS[rel % #LANGS + 1]\n"
+    "    elseif kind == 'list' then kwargs[k] = split(str)\n"
+    "    else kwargs[k] = str end\n"
+    "  end\n"
+    "  local strict, loose, code = ifeval.check(ifeval.ids[sel + 1], kwargs, response)\n"
+    "  if strict == nil then\n"
+    "    assert(type(loose) == 'string' and CODES[code], 'bad failure triple')\n"
+    "    return\n"
+    "  end\n"
+    "  assert(type(strict) == 'boolean' and type(loose) == 'boolean', 'not booleans')\n"
+    "  assert(loose or not strict, 'strict passes but loose fails')\n"
+    "end\n";
+
+static struct fuzz_lua fuzz;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_lua_init(&fuzz, "=fuzz_ifeval", DRIVER);
+  fuzz_lua_run(&fuzz, data, size);
+  return 0;
+}
