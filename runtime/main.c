@@ -16,6 +16,8 @@ static void usage(FILE *out) {
       "  srm lua SCRIPT [args...]                run a trusted Lua script with srm's modules\n"
       "  srm eval BENCH PREDICTIONS [-o FILE]    official benchmark metrics from rows\n"
       "  srm bench expand BENCH IN OUT           expand a benchmark file into judge tasks\n"
+      "  srm report OUT [-o FILE.html]           an HTML page of plots about a run's rows\n"
+      "  srm diff A B [--fail-on-change]         compare two runs' rows, joined by id\n"
       "  srm version\n"
       "\n"
       "`srm run --help` lists the run options. Exit codes: 0 ok, 1 I/O or internal error,\n"
@@ -51,6 +53,10 @@ int main(int argc, char **argv) {
     rc = srm_cmd_eval(argc - 1, argv + 1);
   else if (strcmp(cmd, "bench") == 0)
     rc = srm_cmd_bench(argc - 1, argv + 1);
+  else if (strcmp(cmd, "report") == 0)
+    rc = srm_cmd_report(argc - 1, argv + 1);
+  else if (strcmp(cmd, "diff") == 0)
+    rc = srm_cmd_diff(argc - 1, argv + 1);
   else {
     fprintf(stderr, "srm: unknown command '%s'\n\n", cmd);
     usage(stderr);

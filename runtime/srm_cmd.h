@@ -16,5 +16,7 @@ int srm_cmd_serve(int argc, char **argv);
 int srm_cmd_lua(int argc, char **argv);
 int srm_cmd_eval(int argc, char **argv);  /* srm_cmd_eval.c */
 int srm_cmd_bench(int argc, char **argv); /* srm_cmd_eval.c */
+int srm_cmd_report(int argc, char **argv);
+int srm_cmd_diff(int argc, char **argv);
 
 #endif

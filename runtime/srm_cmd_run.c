@@ -7,6 +7,7 @@
 #include "srm_bench.h"
 #include "srm_jsonl.h"
 #include "srm_output.h"
+#include "srm_histogram.h"
 #include "srm_progress.h"
 #include "srm_reload.h"
 #include "srm_reorder.h"
@@ -45,6 +46,7 @@ struct run {
   uint64_t other_status;
   double score_sum;
   uint64_t scored;
+  struct srm_histogram hist;
   int input_done;
   int stopped_early;
   int fatal;
@@ -78,6 +80,7 @@ static void count_row(struct run *r, const char *status, int has_score, double s
   if (i == 0 && has_score) {
     r->score_sum += score;
     r->scored++;
+    srm_histogram_add(&r->hist, score);
   }
 }
 
@@ -201,6 +204,7 @@ static void print_summary(struct run *r, double elapsed) {
   if (r->scored)
     fprintf(f, "  mean score %.4f over %llu ok rows\n", r->score_sum / (double)r->scored,
             (unsigned long long)r->scored);
+  srm_histogram_print(&r->hist, f);
   if (r->skipped)
     fprintf(f, "  %llu records already in the output were skipped (--resume)\n",
             (unsigned long long)r->skipped);

@@ -23,6 +23,8 @@ static const luaL_Reg c_modules[] = {
     {"srm.tok", luaopen_srm_tok},
     {"srm.transport", luaopen_srm_transport},
     {"srm.cache", luaopen_srm_cache},
+    {"srm.luabox", luaopen_srm_luabox},
+    {"srm.yaml", luaopen_srm_yaml},
     {NULL, NULL},
 };
 /* clang-format on */

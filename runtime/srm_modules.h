@@ -14,5 +14,7 @@ int luaopen_srm_proc(lua_State *L);
 int luaopen_srm_tok(lua_State *L);
 int luaopen_srm_transport(lua_State *L);
 int luaopen_srm_cache(lua_State *L);
+int luaopen_srm_luabox(lua_State *L);
+int luaopen_srm_yaml(lua_State *L);
 
 #endif

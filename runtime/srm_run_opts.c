@@ -63,6 +63,8 @@ void srm_run_usage(FILE *f) {
       "      --log-every S         seconds between progress lines when stderr is not a TTY (10)\n"
       "      --stdlib-dir DIR      load the Lua stdlib from DIR instead of the binary\n"
       "      --map DST=SRC[,...]   the skill reads record field SRC under the name DST\n"
+      "      --trace FILE          append the agent judge's turns (messages, tool calls and\n"
+      "                            results, finalization, readout) to FILE, one JSON line each\n"
       "      --watch               hot reload: reload the skill when its files change (also on\n"
       "                            SIGHUP); rows carry skill.sha256 and skill.generation\n"
       "\n"
@@ -146,6 +148,7 @@ enum {
   OPT_HOST,
   OPT_MAX_BODY,
   OPT_REQUEST_TIMEOUT,
+  OPT_TRACE,
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +187,7 @@ static const struct option long_opts[] = {
     {"host", required_argument, 0, OPT_HOST},
     {"max-body-bytes", required_argument, 0, OPT_MAX_BODY},
     {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
+    {"trace", required_argument, 0, OPT_TRACE},
     {0, 0, 0, 0},
 };
 
@@ -323,6 +327,9 @@ int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
       if (parse_int("--port", optarg, 0, &n) || n > 65535) return -1;
       o->port = (int)n;
       break;
+    case OPT_TRACE:
+      o->trace = optarg;
+      break;
     case OPT_HOST:
       o->host = optarg;
       break;
@@ -434,6 +441,10 @@ int srm_run_configure_llm(lua_State *L, const struct run_opts *o) {
     }
   }
   lua_setfield(L, -2, "endpoints");
+  if (o->trace) {
+    lua_pushstring(L, o->trace);
+    lua_setfield(L, -2, "trace");
+  }
   const char *model = o->model ? o->model : getenv("SRM_MODEL");
   if (model && *model) {
     lua_pushstring(L, model);

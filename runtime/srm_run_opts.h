@@ -46,7 +46,8 @@ struct run_opts {
   long workers;                          /* event-loop threads; 1 = everything on the main thread */
   struct srm_setting maps[MAX_SETTINGS]; /* --map dst=src: the record field dst reads src */
   int nmaps;
-  int watch; /* --watch: hot reload */
+  int watch;         /* --watch: hot reload */
+  const char *trace; /* --trace FILE: the agent judge's turns, one JSON line each */
   /* srm serve */
   int port;
   const char *host;

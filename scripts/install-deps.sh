@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   liblua5.4-dev lua-cjson lua-cjson-dev
   libcurl4-openssl-dev libpcre2-dev libutf8proc-dev libssl-dev libsqlite3-dev
-  check libsubunit-dev clang-format libmicrohttpd-dev
+  check libsubunit-dev clang-format libmicrohttpd-dev libyaml-dev
   python3-langdetect
 )
 

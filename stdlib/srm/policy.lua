@@ -632,5 +632,6 @@ function policy.gate(x, then_node, opts)
 end
 
 policy.overlong_penalty = require("srm.tok_evidence").overlong_penalty
+function policy.agent(opts) local node = require("srm.agent").policy(opts, 3) return node end
 
 return policy

@@ -45,6 +45,8 @@ end
 -- load(path, overrides, generation) -> skill | nil, message, kind
 -- kind is "usage" for a bad --set, "load" for anything wrong with the skill itself.
 function M.load(path, overrides, generation)
+  local package = require "srm.package" -- a Skill-RM package folder (SKILL.md + resources.yaml)
+  if package.is_package(path) then return package.load(path, overrides, generation) end
   local src, err = core.read_file(path)
   if not src then return nil, "cannot read skill " .. err, "load" end
   local dir, base = split_path(path)
@@ -225,6 +227,10 @@ end
 -- configure_llm{endpoints=, api_key=, model=, ...}: model-call settings from the command line
 -- and environment (see srm.llm.configure). The key stays in memory; it is never printed.
 function M.configure_llm(c)
+  if c.trace then
+    assert(require("srm.trace").open(c.trace))
+    c.trace = nil
+  end
   return require("srm.llm").configure(c)
 end
 
@@ -304,6 +310,7 @@ function M.prepare(skill, rec, err, lineno)
   -- sees it; the row carries it back for `srm eval`.
   local bench = rec.bench
   rec.bench = nil
+  require("srm.trace").note_id(rec, id)
   return "record", rec, id, bench
 end
 

@@ -7,6 +7,7 @@ local options = require "srm.options"
 local policy = require "srm.policy"
 local rule = require "srm.rule"
 local files = require "srm.files"
+local resources = require "srm.resources"
 
 local M = {}
 
@@ -19,6 +20,7 @@ local DECLARATION = {
   settings = "table?",
   tests = "table?",
   mode = "string?",
+  resources = "table?",
 }
 
 local TEST_CASE = { name = "string?", record = "table", expect = "table", llm = "table?" }
@@ -73,7 +75,7 @@ local function check_options(what, t, schema, fallback_token)
   fail(msg, 3, token)
 end
 
-local function check_evidence(evidence)
+local function check_evidence(evidence, provided)
   local out = {}
   local count = 0
   for _, name in ipairs(sorted_keys(evidence)) do
@@ -87,6 +89,12 @@ local function check_evidence(evidence)
       fail("evidence '" .. name .. "' must be an evidence item (srm.rule.*, srm.reference.*, ...) or a function, got " .. type(item), 2, name)
     end
     out[name] = item
+    count = count + 1
+  end
+  -- Evidence a policy node brings (srm.policy.agent runs as an item of its own).
+  for _, name in ipairs(sorted_keys(provided)) do
+    if out[name] then fail("evidence '" .. name .. "' is also the name of the policy's own item", 2, name) end
+    out[name] = provided[name]
     count = count + 1
   end
   if count == 0 then fail("'evidence' must declare at least one item", 2, "evidence") end
@@ -127,7 +135,8 @@ local function check_tests(tests)
   return out
 end
 
--- srm.skill{ name=, evidence=, policy=, settings=, tests=, description=, mode= } -> skill
+-- srm.skill{ name=, evidence=, policy=, settings=, tests=, description=, mode=, resources= }
+--   -> skill
 -- Raises with the skill file:line on any problem.
 function M.declare(decl)
   if type(decl) ~= "table" then fail("expects a table, got " .. type(decl)) end
@@ -137,8 +146,9 @@ function M.declare(decl)
   end
   local mode = decl.mode or "pointwise"
   if not MODES[mode] then fail("mode '" .. mode .. "' is not supported (supported: pointwise)", 1, "mode") end
-  local evidence = check_evidence(decl.evidence)
   local root = policy.of(decl.policy)
+  local provided = require("srm.agent").provided(root, decl.evidence)
+  local evidence = check_evidence(decl.evidence, provided)
   for _, name in ipairs(root:names()) do
     if not evidence[name] then
       fail("policy refers to unknown evidence '" .. name .. "' (declared: "
@@ -154,7 +164,12 @@ function M.declare(decl)
     policy = root,
     settings = check_settings(decl.settings),
     tests = check_tests(decl.tests),
+    resources = resources.check(decl.resources, evidence, fail),
   }
+  for name, item in pairs(provided) do
+    local err = item.bind(skill)
+    if err then fail(err, 1, name) end
+  end
   local state = files.current()
   if state then
     if state.declared then fail("a skill file may declare only one skill", 1, nil) end

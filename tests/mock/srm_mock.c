@@ -37,7 +37,7 @@
 /* ---------------------------------------------------------------- types */
 
 struct options {
-  const char *host, *port_file, *pid_file, *require_key, *reply, *model;
+  const char *host, *port_file, *pid_file, *require_key, *reply, *model, *log;
   long port, threads, idle_timeout, latency_ms, stall_ms, retry_after, reply_bytes, max_body;
   long seed, parent_pid;
   double fail_rate, rate_429, reset_rate, stall_rate, malformed_rate, truncated_rate;
@@ -117,6 +117,11 @@ static size_t heap_len, heap_cap;
 static int stopping;
 
 static pthread_mutex_t ff_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* --log FILE: every chat request body, one per line (bodies are JSON, so they hold no raw
+** newline), for tests that check what a client sent (e.g. that labels never leak). */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static FILE *log_file;
 static struct ff_entry {
   uint64_t key;
   unsigned long count;
@@ -761,6 +766,13 @@ static enum MHD_Result handle_chat(struct MHD_Connection *c, struct req *r) {
   char err[160];
   if (!authorized(c)) return reply_error(c, 401, "mock: missing or wrong API key", -1, 1);
   if (r->too_large) return reply_error(c, 413, "mock: request body too large", -1, 1);
+  if (log_file && r->body) {
+    pthread_mutex_lock(&log_mu);
+    fwrite(r->body, 1, r->len, log_file);
+    fputc('\n', log_file);
+    fflush(log_file);
+    pthread_mutex_unlock(&log_mu);
+  }
   const char *perr = parse_chat(r);
   if (perr) {
     snprintf(err, sizeof err, "mock: %s", perr);
@@ -994,7 +1006,8 @@ static void usage(FILE *f) {
         "  --idle-timeout S      close idle keep-alive connections after S seconds (default "
         "120)\n"
         "  --model NAME          model name when the request has none (default mock)\n"
-        "  --parent-pid PID      exit when process PID has gone\n",
+        "  --parent-pid PID      exit when process PID has gone\n"
+        "  --log FILE            append every chat request body to FILE, one per line\n",
         f);
 }
 
@@ -1052,6 +1065,7 @@ static const struct opt_spec {
     {"max-body", O_INT, &opt.max_body, MAX_PAD},
     {"idle-timeout", O_INT, &opt.idle_timeout, 86400},
     {"model", O_STR, &opt.model, 0},
+    {"log", O_STR, &opt.log, 0},
 };
 #define N_OPTS (sizeof opt_specs / sizeof opt_specs[0])
 
@@ -1104,6 +1118,10 @@ static int parse_args(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (parse_args(argc, argv)) return 2;
+  if (opt.log && !(log_file = fopen(opt.log, "ae"))) {
+    fprintf(stderr, "srm-mock: cannot open --log %s\n", opt.log);
+    return 2;
+  }
 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -1196,6 +1214,7 @@ int main(int argc, char **argv) {
   if (d) MHD_stop_daemon(d);
   free(heap);
   free(ff_table);
+  if (log_file) fclose(log_file);
   pthread_cond_destroy(&timer_cv);
   return rc;
 }
