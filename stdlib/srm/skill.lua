@@ -147,7 +147,10 @@ function M.declare(decl)
   local mode = decl.mode or "pointwise"
   if not MODES[mode] then fail("mode '" .. mode .. "' is not supported (supported: pointwise)", 1, "mode") end
   local root = policy.of(decl.policy)
-  local provided = require("srm.agent").provided(root, decl.evidence)
+  -- Evidence an agent policy node brings along. srm.agent is loaded only by skills that build
+  -- such a node (policy.agent), so a rule skill does not carry it in memory.
+  local agent = package.loaded["srm.agent"]
+  local provided = agent and agent.provided(root, decl.evidence) or {}
   local evidence = check_evidence(decl.evidence, provided)
   for _, name in ipairs(root:names()) do
     if not evidence[name] then
