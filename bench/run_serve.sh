@@ -2,7 +2,8 @@
 # bench/serve: srm serve under load (wrk, 2 connections per core, a rule skill) next to the usual
 # Python reward server (ThreadingHTTPServer, same rule), then srm serve again while the skill is
 # rewritten every 100 ms (hot reload under load): every request must still succeed.
-# Usage: bench/run_serve.sh [SECONDS]   (default 10). Prints Markdown tables.
+# Usage: [SRM_SERVE_WORKERS=N] bench/run_serve.sh [SECONDS]   (default 10 s, 1 worker). Prints
+# Markdown tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -36,7 +37,7 @@ run_wrk() {
 echo "| server | connections | requests/s | p50 | p99 | failed requests | peak RSS |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 port=$(free_port)
-$SRM serve "$work/equal.lua" --port "$port" 2>"$work/srm.err" &
+$SRM serve "$work/equal.lua" --port "$port" --workers "${SRM_SERVE_WORKERS:-1}" 2>"$work/srm.err" &
 pid=$!
 wait_up "$port"
 read -r rps p50 p99 err < <(run_wrk "$port")
@@ -57,7 +58,7 @@ awk -v a="$rps" -v b="$prps" 'BEGIN { printf "\nsrm / python requests/s: %.1fx\n
 echo "### hot reload every 100 ms under the same load"
 echo
 port=$(free_port)
-$SRM serve "$work/equal.lua" --port "$port" 2>"$work/reload.err" &
+$SRM serve "$work/equal.lua" --port "$port" --workers "${SRM_SERVE_WORKERS:-1}" 2>"$work/reload.err" &
 pid=$!
 wait_up "$port"
 ( end=$((SECONDS + secs)); i=0
