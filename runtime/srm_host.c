@@ -152,3 +152,38 @@ void srm_host_close(struct srm_host *h) {
   h->L = NULL;
   h->sched = NULL;
 }
+
+int srm_host_run_main(const char *cmd, const char *module, const char *fn, int argc, char **argv) {
+  const char *stdlib_dir = NULL;
+  int first = 1;
+  if (first + 1 < argc && strcmp(argv[first], "--stdlib-dir") == 0) {
+    stdlib_dir = argv[first + 1];
+    first += 2;
+  }
+  struct srm_host h;
+  char err[512];
+  if (srm_host_open(&h, 0, stdlib_dir, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\n", cmd, err);
+    return 1;
+  }
+  lua_State *L = h.L;
+  int rc = 1;
+  if (srm_host_require(L, module) != LUA_OK) {
+    fprintf(stderr, "%s: %s\n", cmd, lua_tostring(L, -1));
+    srm_host_close(&h);
+    return 1;
+  }
+  lua_getfield(L, -1, fn); /* module, fn */
+  lua_createtable(L, argc - first, 0);
+  for (int k = first; k < argc; k++) {
+    lua_pushstring(L, argv[k]);
+    lua_rawseti(L, -2, k - first + 1);
+  }
+  if (srm_host_pcall(L, 1, 1) != LUA_OK)
+    fprintf(stderr, "%s: internal error: %s\n", cmd, lua_tostring(L, -1));
+  else
+    rc = (int)lua_tointeger(L, -1);
+  fflush(stdout);
+  srm_host_close(&h);
+  return rc;
+}

@@ -29,4 +29,10 @@ int srm_host_require(lua_State *L, const char *module);
 /* lua_pcall with a traceback handler; on error the message (with traceback) is on the stack. */
 int srm_host_pcall(lua_State *L, int nargs, int nresults);
 
+/* For the commands written in trusted Lua (srm eval, srm bench, srm report, srm diff): opens a
+** host state (honouring a leading --stdlib-dir DIR in argv[1..]), calls module[fn] with
+** argv[first..argc-1] as an array and returns the integer it returns as the exit code; errors are
+** reported on stderr prefixed with cmd. */
+int srm_host_run_main(const char *cmd, const char *module, const char *fn, int argc, char **argv);
+
 #endif

@@ -117,14 +117,33 @@ static void compile_fixed(void) {
 /* ---------------------------------------------------------------------------------------- */
 /* Per-check state                                                                            */
 
-struct ctx {
-  const struct srm_ifeval_args *a;
-  pcre2_code *user[64]; /* patterns built from the arguments (keywords, splitter, marker) */
-  size_t nuser;
+/* One response and what its instructions share: the text (a valid UTF-8 copy when needed), its
+** loose variants, the match data, a scratch buffer, the NLTK memo and the language detected in
+** each variant (slots 0-3: the response without nothing/the first line/the last line/both;
+** 4-7: the same without '*'). */
+struct srm_ifeval_response {
+  const char *s;
+  size_t n;
+  char *repaired;
   pcre2_match_data *md;
   char *scratch; /* lower-cased copies */
   size_t scratch_cap;
   struct srm_nltk_memo *nltk_memo; /* sentences tokenized for this response's variants */
+  int have_variants;
+  const char *v[8];
+  size_t vn[8];
+  char *stars[4]; /* the starless copies, built on first use */
+  signed char lang_done[8];
+  enum srm_langdetect_result lang_r[8];
+  const char *lang[8];
+};
+
+struct ctx {
+  const struct srm_ifeval_args *a;
+  struct srm_ifeval_response *r;
+  int slot;             /* the variant being checked (0-7), or -1 */
+  pcre2_code *user[64]; /* patterns built from the arguments (keywords, splitter, marker) */
+  size_t nuser;
   enum srm_ifeval_status status;
   char *err;
   size_t errlen;
@@ -139,13 +158,14 @@ static int fail(struct ctx *c, enum srm_ifeval_status st, const char *msg) {
 }
 
 static char *scratch(struct ctx *c, size_t need) {
-  if (need > c->scratch_cap) {
-    char *p = realloc(c->scratch, need);
+  struct srm_ifeval_response *r = c->r;
+  if (need > r->scratch_cap) {
+    char *p = realloc(r->scratch, need);
     if (!p) return NULL;
-    c->scratch = p;
-    c->scratch_cap = need;
+    r->scratch = p;
+    r->scratch_cap = need;
   }
-  return c->scratch;
+  return r->scratch;
 }
 
 /* Compiles a pattern built from the arguments; sets IFE_BAD_ARGS on a syntax error. */
@@ -171,10 +191,11 @@ static pcre2_code *compile_user(struct ctx *c, const char *p, size_t len, uint32
   return code;
 }
 
-/* Searches s from start: 1 match (ovector in c->md), 0 none, -1 error. */
+/* Searches s from start: 1 match (ovector in c->r->md), 0 none, -1 error. */
 static int search(struct ctx *c, pcre2_code *code, const char *s, size_t n, size_t start,
                   uint32_t opts) {
-  int rc = pcre2_match(code, (PCRE2_SPTR)s, n, start, opts | PCRE2_NO_UTF_CHECK, c->md, match_ctx);
+  int rc =
+      pcre2_match(code, (PCRE2_SPTR)s, n, start, opts | PCRE2_NO_UTF_CHECK, c->r->md, match_ctx);
   if (rc == PCRE2_ERROR_NOMATCH) return 0;
   if (rc < 0) return fail(c, IFE_FAILED, "regular expression limit reached");
   return 1;
@@ -197,7 +218,7 @@ static long count_matches(struct ctx *c, pcre2_code *code, const char *s, size_t
       srm_py_next(u, n, &pos); /* advance one character and search normally */
       continue;
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->r->md);
     count++;
     after_empty = ov[1] == ov[0];
     pos = ov[1];
@@ -275,15 +296,29 @@ static int check_letter_frequency(struct ctx *c, const char *s, size_t n) {
   return compare(c->a->relation, count, c->a->n);
 }
 
-/* langdetect.detect(s) == want; a text without features counts as followed. */
+/* langdetect.detect(s) == want; a text without features counts as followed. The verdict of a
+** whole variant is remembered for the response's other instructions. */
 static int language_is(struct ctx *c, const char *s, size_t n, const char *want, size_t wantlen) {
-  const char *err = NULL;
-  const struct srm_langdetect *ld = srm_langdetect_shared(&err);
-  if (!ld) return fail(c, IFE_NO_PROFILES, err);
+  struct srm_ifeval_response *r = c->r;
+  int slot = c->slot >= 0 && s == r->v[c->slot] && n == r->vn[c->slot] ? c->slot : -1;
+  enum srm_langdetect_result res;
   const char *lang = NULL;
-  enum srm_langdetect_result r = srm_langdetect_detect(ld, s, n, &lang, NULL);
-  if (r == SRM_LD_NOMEM) return fail(c, IFE_FAILED, "out of memory");
-  if (r == SRM_LD_NO_FEATURES) return 1;
+  if (slot >= 0 && r->lang_done[slot]) {
+    res = r->lang_r[slot];
+    lang = r->lang[slot];
+  } else {
+    const char *err = NULL;
+    const struct srm_langdetect *ld = srm_langdetect_shared(&err);
+    if (!ld) return fail(c, IFE_NO_PROFILES, err);
+    res = srm_langdetect_detect(ld, s, n, &lang, NULL);
+    if (res == SRM_LD_NOMEM) return fail(c, IFE_FAILED, "out of memory");
+    if (slot >= 0) {
+      r->lang_done[slot] = 1;
+      r->lang_r[slot] = res;
+      r->lang[slot] = lang;
+    }
+  }
+  if (res == SRM_LD_NO_FEATURES) return 1;
   return strlen(lang) == wantlen && memcmp(lang, want, wantlen) == 0;
 }
 
@@ -308,7 +343,7 @@ static int check_number_paragraphs(struct ctx *c, const char *s, size_t n) {
     if (r < 0) return -1;
     size_t end = n, next = n;
     if (r) {
-      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->r->md);
       end = ov[0];
       next = ov[1];
     }
@@ -448,7 +483,7 @@ static int check_highlighted(struct ctx *c, const char *s, size_t n) {
       int r = search(c, code, s, n, pos, 0);
       if (r < 0) return -1;
       if (r == 0) break;
-      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->r->md);
       if (!is_blank(s + ov[0] + edge, ov[1] - ov[0] - 2 * edge)) count++;
       pos = ov[1];
     }
@@ -481,7 +516,7 @@ static int check_title(struct ctx *c, const char *s, size_t n) {
   for (size_t pos = 0;;) {
     int r = search(c, fixed[RX_TITLE], s, n, pos, 0);
     if (r <= 0) return r;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->r->md);
     size_t b = ov[0], e = ov[1];
     while (b < e && s[b] == '<')
       b++;
@@ -549,9 +584,10 @@ static int check_end(struct ctx *c, const char *s, size_t n) {
 
 static int check_capital_words(struct ctx *c, const char *s, size_t n) {
   size_t count;
-  if (!c->nltk_memo && !(c->nltk_memo = srm_nltk_memo_new()))
+  struct srm_ifeval_response *r = c->r;
+  if (!r->nltk_memo && !(r->nltk_memo = srm_nltk_memo_new()))
     return fail(c, IFE_FAILED, "out of memory");
-  if (srm_nltk_capital_words_memo(s, n, c->nltk_memo, &count) != 0)
+  if (srm_nltk_capital_words_memo(s, n, r->nltk_memo, &count) != 0)
     return fail(c, IFE_FAILED, "word_tokenize failed");
   return compare(c->a->relation, (long long)count, c->a->n);
 }
@@ -689,9 +725,87 @@ static char *without_stars(const char *s, size_t n, size_t *outn) {
   return out;
 }
 
-enum srm_ifeval_status srm_ifeval_check(const struct srm_ifeval_args *a, const char *response,
-                                        size_t len, int *strict, int *loose, char *errbuf,
-                                        size_t errlen) {
+struct srm_ifeval_response *srm_ifeval_response_new(const char *response, size_t len) {
+  struct srm_ifeval_response *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  /* a valid UTF-8 copy when needed, so PCRE2 never sees invalid input */
+  const unsigned char *u = (const unsigned char *)response;
+  if (!srm_py_valid_utf8(u, len)) {
+    r->repaired = malloc(3 * len + 1);
+    if (!r->repaired) {
+      free(r);
+      return NULL;
+    }
+    size_t o = 0;
+    for (size_t pos = 0; pos < len;)
+      o += srm_py_encode(srm_py_next(u, len, &pos), (unsigned char *)r->repaired + o);
+    response = r->repaired;
+    len = o;
+  }
+  r->s = response;
+  r->n = len;
+  r->md = pcre2_match_data_create(16, NULL);
+  if (!r->md) {
+    srm_ifeval_response_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void srm_ifeval_response_free(struct srm_ifeval_response *r) {
+  if (!r) return;
+  for (int i = 0; i < 4; i++)
+    free(r->stars[i]);
+  if (r->md) pcre2_match_data_free(r->md);
+  srm_nltk_memo_free(r->nltk_memo);
+  free(r->scratch);
+  free(r->repaired);
+  free(r);
+}
+
+/* The loose variants: without the first line, the last line, both (stripped). */
+static void make_variants(struct srm_ifeval_response *r) {
+  const char *response = r->s;
+  size_t len = r->n;
+  const char *first_nl = memchr(response, '\n', len);
+  const char *last_nl = NULL;
+  for (size_t i = len; i > 0; i--)
+    if (response[i - 1] == '\n') {
+      last_nl = response + i - 1;
+      break;
+    }
+  r->v[0] = response;
+  r->vn[0] = len;
+  r->v[1] = first_nl ? first_nl + 1 : response + len;
+  r->vn[1] = (size_t)(response + len - r->v[1]);
+  r->v[2] = response;
+  r->vn[2] = last_nl ? (size_t)(last_nl - response) : 0;
+  r->v[3] = (first_nl && last_nl > first_nl) ? first_nl + 1 : response;
+  r->vn[3] = (first_nl && last_nl > first_nl) ? (size_t)(last_nl - first_nl - 1) : 0;
+  for (int i = 1; i < 4; i++)
+    strip(&r->v[i], &r->vn[i]);
+  r->have_variants = 1;
+}
+
+/* Variant i (0-3) without '*' as slot 4 + i; -1 when out of memory. */
+static int make_starless(struct srm_ifeval_response *r, int i) {
+  if (r->stars[i]) return 0;
+  r->stars[i] = without_stars(r->v[i], r->vn[i], &r->vn[4 + i]);
+  if (!r->stars[i]) return -1;
+  r->v[4 + i] = r->stars[i];
+  return 0;
+}
+
+static int followed_slot(struct ctx *c, int slot) {
+  c->slot = slot;
+  int rv = followed(c, c->r->v[slot], c->r->vn[slot]);
+  c->slot = -1;
+  return rv;
+}
+
+enum srm_ifeval_status srm_ifeval_response_check(struct srm_ifeval_response *r,
+                                                 const struct srm_ifeval_args *a, int *strict,
+                                                 int *loose, char *errbuf, size_t errlen) {
   *strict = *loose = 0;
   pthread_once(&fixed_once, compile_fixed);
   if (!fixed_ok) {
@@ -702,91 +816,56 @@ enum srm_ifeval_status srm_ifeval_check(const struct srm_ifeval_args *a, const c
     snprintf(errbuf, errlen, "unknown instruction");
     return IFE_BAD_ARGS;
   }
-  struct ctx c = {.a = a, .status = IFE_OK, .err = errbuf, .errlen = errlen};
-  /* a valid UTF-8 copy when needed, so PCRE2 never sees invalid input */
-  char *repaired = NULL;
-  {
-    const unsigned char *u = (const unsigned char *)response;
-    if (!srm_py_valid_utf8(u, len)) {
-      repaired = malloc(3 * len + 1);
-      if (!repaired) {
-        snprintf(errbuf, errlen, "out of memory");
-        return IFE_FAILED;
-      }
-      size_t o = 0;
-      for (size_t pos = 0; pos < len;)
-        o += srm_py_encode(srm_py_next(u, len, &pos), (unsigned char *)repaired + o);
-      response = repaired;
-      len = o;
-    }
-  }
-  c.md = pcre2_match_data_create(16, NULL);
-  char *stars[4] = {NULL, NULL, NULL, NULL};
-  if (!c.md) fail(&c, IFE_FAILED, "out of memory");
-  if (c.status == IFE_OK && prepare(&c) == 0 && c.status == IFE_OK) {
-    int r = followed(&c, response, len);
-    if (r >= 0) {
-      *strict = r;
-      /* the loose variants: without the first line, the last line, both; each also without '*' */
-      const char *first_nl = memchr(response, '\n', len);
-      const char *last_nl = NULL;
-      for (size_t i = len; i > 0; i--)
-        if (response[i - 1] == '\n') {
-          last_nl = response + i - 1;
-          break;
-        }
-      struct {
-        const char *s;
-        size_t n;
-      } v[8];
-      v[0].s = response;
-      v[0].n = len;
-      v[1].s = first_nl ? first_nl + 1 : response + len;
-      v[1].n = (size_t)(response + len - v[1].s);
-      v[2].s = response;
-      v[2].n = last_nl ? (size_t)(last_nl - response) : 0;
-      v[3].s = (first_nl && last_nl > first_nl) ? first_nl + 1 : response;
-      v[3].n = (first_nl && last_nl > first_nl) ? (size_t)(last_nl - first_nl - 1) : 0;
-      for (int i = 1; i < 4; i++)
-        strip(&v[i].s, &v[i].n);
-      int any = r;
+  struct ctx c = {.a = a, .r = r, .slot = -1, .status = IFE_OK, .err = errbuf, .errlen = errlen};
+  if (!r->have_variants) make_variants(r);
+  if (prepare(&c) == 0 && c.status == IFE_OK) {
+    int rv = followed_slot(&c, 0);
+    if (rv >= 0) {
+      *strict = rv;
+      int any = rv;
       for (int i = 0; i < 4 && !any && c.status == IFE_OK; i++) {
         if (i > 0) {
-          int rv = followed(&c, v[i].s, v[i].n);
+          rv = followed_slot(&c, i);
           if (rv < 0) break;
           if (rv) {
             any = 1;
             break;
           }
         }
-        if (!memchr(v[i].s, '*', v[i].n)) continue; /* the same text as without '*' */
-        size_t sn;
-        stars[i] = without_stars(v[i].s, v[i].n, &sn);
-        if (!stars[i]) {
+        if (!memchr(r->v[i], '*', r->vn[i])) continue; /* the same text as without '*' */
+        if (make_starless(r, i) != 0) {
           fail(&c, IFE_FAILED, "out of memory");
           break;
         }
-        int rs = followed(&c, stars[i], sn);
-        if (rs < 0) break;
-        any = rs;
+        rv = followed_slot(&c, 4 + i);
+        if (rv < 0) break;
+        any = rv;
       }
       *loose = any;
     }
   }
-  for (int i = 0; i < 4; i++)
-    free(stars[i]);
   for (size_t i = 0; i < c.nuser; i++) {
     int is_fixed = 0;
     for (int k = 0; k < RX_FIXED; k++)
       is_fixed |= c.user[i] == fixed[k];
     if (!is_fixed) pcre2_code_free(c.user[i]);
   }
-  if (c.md) pcre2_match_data_free(c.md);
-  srm_nltk_memo_free(c.nltk_memo);
-  free(c.scratch);
-  free(repaired);
   if (c.status != IFE_OK) *strict = *loose = 0;
   return c.status;
+}
+
+enum srm_ifeval_status srm_ifeval_check(const struct srm_ifeval_args *a, const char *response,
+                                        size_t len, int *strict, int *loose, char *errbuf,
+                                        size_t errlen) {
+  *strict = *loose = 0;
+  struct srm_ifeval_response *r = srm_ifeval_response_new(response, len);
+  if (!r) {
+    snprintf(errbuf, errlen, "out of memory");
+    return IFE_FAILED;
+  }
+  enum srm_ifeval_status st = srm_ifeval_response_check(r, a, strict, loose, errbuf, errlen);
+  srm_ifeval_response_free(r);
+  return st;
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -78,6 +78,16 @@ enum srm_ifeval_status srm_ifeval_check(const struct srm_ifeval_args *a, const c
                                         size_t len, int *strict, int *loose, char *errbuf,
                                         size_t errlen);
 
+/* A response checked against several instructions: decoding, the loose variants, their
+** language and sentence tokenization are shared. srm_ifeval_response_new returns NULL when out of
+** memory; srm_ifeval_response_check is srm_ifeval_check on it (same results, same errors). */
+struct srm_ifeval_response;
+struct srm_ifeval_response *srm_ifeval_response_new(const char *response, size_t len);
+enum srm_ifeval_status srm_ifeval_response_check(struct srm_ifeval_response *r,
+                                                 const struct srm_ifeval_args *a, int *strict,
+                                                 int *loose, char *errbuf, size_t errlen);
+void srm_ifeval_response_free(struct srm_ifeval_response *r);
+
 /* Python's json.loads(s) succeeds (strict mode; NaN/Infinity allowed); iterative, any depth. */
 int srm_ifeval_json_valid(const char *s, size_t len);
 

@@ -180,11 +180,17 @@ static double py_random_gauss(struct py_random *r) {
   return cos(x2pi) * g2rad;
 }
 
-/* random.choice over n items: _randbelow_with_getrandbits(n). n >= 1, n < 2^32. */
-static uint32_t py_random_below(struct py_random *r, uint32_t n) {
+/* n.bit_length() */
+static int bit_length(uint32_t n) {
   int k = 0;
   while (k < 32 && (n >> k) != 0)
-    k++; /* n.bit_length() */
+    k++;
+  return k;
+}
+
+/* random.choice over n items: _randbelow_with_getrandbits(n). n >= 1, n < 2^32, k its
+** bit_length(). */
+static uint32_t py_random_below(struct py_random *r, uint32_t n, int k) {
   for (;;) {
     uint32_t v = py_random_u32(r) >> (32 - k);
     if (v < n) return v;
@@ -969,13 +975,14 @@ enum srm_langdetect_result srm_langdetect_detect(const struct srm_langdetect *ld
   memset(drawn.key, 0, sizeof drawn.key);
   struct py_random r = ld->seeded;
   int winner = -1;
+  int bits = bit_length((uint32_t)ngrams);
   for (int trial = 0; trial < LD_N_TRIAL && winner < 0; trial++) {
     for (int i = 0; i < nl; i++)
       prob[i] = 1.0 / nl;
     double alpha = LD_ALPHA + py_random_gauss(&r) * LD_ALPHA_WIDTH;
     double weight = alpha / LD_BASE_FREQ;
     for (int it = 0;; it++) {
-      uint64_t key = grams[py_random_below(&r, (uint32_t)ngrams)];
+      uint64_t key = grams[py_random_below(&r, (uint32_t)ngrams, bits)];
       update_prob(ld, prob, lanes, weight, drawn_slot(ld, &drawn, key));
       if (it % 5 == 0) {
         double sum = 0.0, maxp = 0.0;

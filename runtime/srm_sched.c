@@ -6,6 +6,7 @@
 #include "srm_alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,7 +58,8 @@ struct srm_fdwatch {
   int fd;
   srm_fd_fn fn;
   void *ud;
-  int dead; /* unwatched during dispatch; freed afterwards */
+  int dead;                        /* unwatched during dispatch; freed afterwards */
+  struct srm_fdwatch *prev, *next; /* the live watches (freed with the loop) */
   struct srm_fdwatch *next_dead;
 };
 
@@ -90,6 +92,7 @@ struct srm_sched {
   enum io_kind wake_tag;
   double curl_due; /* when curl wants CURL_SOCKET_TIMEOUT; < 0: not wanted */
   int dispatching; /* inside the I/O callbacks: removals only mark */
+  struct srm_fdwatch *live_watches;
   struct srm_fdwatch *dead_watches;
   struct curl_sock *dead_socks;
 };
@@ -492,17 +495,30 @@ struct srm_fdwatch *srm_fd_watch(struct srm_sched *s, int fd, short events, srm_
                                  void *ud) {
   struct srm_fdwatch *w = calloc(1, sizeof *w);
   if (!w) return NULL;
+  /* The loop watches its own duplicate of fd: the caller may close fd before it unwatches (the
+  ** process sandbox closes a pipe at EOF), and an epoll registration outlives a close while
+  ** another process still holds the pipe; with a descriptor of our own, srm_fd_unwatch can
+  ** always remove the registration, so no event ever names a freed watch. */
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) {
+    free(w);
+    return NULL;
+  }
   w->kind = IO_WATCH;
-  w->fd = fd;
+  w->fd = own;
   w->fn = fn;
   w->ud = ud;
   struct epoll_event ev = {0};
   ev.events = (events & POLLIN ? EPOLLIN : 0u) | (events & POLLOUT ? EPOLLOUT : 0u);
   ev.data.ptr = w;
-  if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, own, &ev) != 0) {
+    close(own);
     free(w);
     return NULL;
   }
+  w->next = s->live_watches;
+  if (w->next) w->next->prev = w;
+  s->live_watches = w;
   return w;
 }
 
@@ -522,6 +538,12 @@ static void free_dead(struct srm_sched *s) {
 void srm_fd_unwatch(struct srm_sched *s, struct srm_fdwatch *w) {
   if (!w || w->dead) return;
   epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  close(w->fd);
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    s->live_watches = w->next;
+  if (w->next) w->next->prev = w->prev;
   w->dead = 1;
   w->next_dead = s->dead_watches;
   s->dead_watches = w;
@@ -636,6 +658,8 @@ void srm_sched_free(struct srm_sched *s) {
   free(s->heap);
   if (s->has_watchdog) timer_delete(s->watchdog);
   curl_multi_cleanup(s->multi); /* removes its sockets through on_curl_socket */
+  while (s->live_watches)       /* watches of runs that outlived their tasks */
+    srm_fd_unwatch(s, s->live_watches);
   free_dead(s);
   close(s->epfd);
   close(s->wakefd);

@@ -224,6 +224,7 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   j->lineno = lineno;
   j->line = copy;
   j->len = len;
+  j->work = NULL; /* a line job: worker_main tells the two kinds apart by work */
   j->next = NULL;
   pthread_mutex_lock(&p->lock);
   struct worker *best = &p->w[0];

@@ -21,50 +21,29 @@ local function input_error(reason)
   return { status = "input_error", reason = reason }
 end
 
+local check_all = ifeval.check_all
+
+-- One call checks every instruction of the record (srm.ifeval.check_all shares the response's
+-- decoding, loose variants, language and tokenization between them) and builds the result.
 local function instructions(record)
   local response, ids, kwargs = record.response, record.instruction_id_list, record.kwargs
   if type(response) ~= "string" then return input_error("record has no string field 'response'") end
   if type(ids) ~= "table" then return input_error("record has no array field 'instruction_id_list'") end
   if kwargs == nil or kwargs == null then kwargs = {} end
   if type(kwargs) ~= "table" then return input_error("field 'kwargs' must be an array of objects") end
-  local n = #ids
-  if n == 0 then return { status = "abstain", reason = "the record lists no instruction" } end
-  local strict, loose, components = {}, {}, {}
-  local n_strict, all_loose = 0, true
-  for i = 1, n do
-    local id, kw = ids[i], kwargs[i]
-    if kw == nil or kw == null then kw = {} end
-    if type(id) ~= "string" or type(kw) ~= "table" then
-      return input_error("instruction " .. (i - 1) .. ": expected an id string and a kwargs object")
-    end
-    local s, l, code = ifeval.check(id, kw, response)
-    if s == nil then
-      return { status = code == "BAD_ARGS" and "input_error" or "skill_error",
-               reason = "instruction " .. (i - 1) .. " (" .. id .. "): " .. l }
-    end
-    strict[i], loose[i] = s, l
-    if s then n_strict = n_strict + 1 end
-    all_loose = all_loose and l
-    components[(i - 1) .. ":" .. id] = { score = s and 1 or 0, detail = { strict = s, loose = l } }
-  end
-  return {
-    score = n_strict / n,
-    reason = n_strict .. " of " .. n .. " instructions followed (strict)",
-    components = components,
-    detail = {
-      follow_instruction_list_strict = strict,
-      follow_instruction_list_loose = loose,
-      follow_all_strict = n_strict == n,
-      follow_all_loose = all_loose,
-    },
-  }
+  if #ids == 0 then return { status = "abstain", reason = "the record lists no instruction" } end
+  local result, message, code = check_all(ids, kwargs, response)
+  if result then return result end
+  return { status = (code == "BAD_ARGS" or code == "BAD_INPUT") and "input_error" or "skill_error",
+           reason = message }
 end
 
 return srm.skill {
   name = "ifeval",
   version = "1",
   description = "IFEval: fraction of the prompt's verifiable instructions followed (official strict/loose semantics).",
-  evidence = { instructions = instructions },
+  evidence = { instructions = { kind = "srm.ifeval", run = instructions,
+    describe = "srm.ifeval.check_all: every instruction, strict and loose" } },
   policy = "instructions",
   tests = {
     { name = "two instructions, one followed",

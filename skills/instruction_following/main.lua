@@ -33,7 +33,8 @@ return srm.skill {
   version = "1",
   description = "Pairwise instruction-following judge: decompose the prompt into a checklist, "
     .. "verify countable constraints with tools, and use IFEval checks when available.",
-  settings = { setting = "skill_operational" },
+  -- mock_script: a judge played by srm-mock (docs/agent.md), for tests and benchmarks
+  settings = { setting = "skill_operational", mock_script = "" },
   evidence = {},
   resources = {
     { id = "decomposition", type = "checklist", file = "res/decomposition.md",

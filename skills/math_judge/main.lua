@@ -12,7 +12,8 @@ return srm.skill {
   version = "1",
   description = "Grades a math solution's final answer: the reference verifier first, the judge only "
     .. "when there is no reference or the check is inconclusive.",
-  settings = { setting = "skill_operational" },
+  -- mock_script: a judge played by srm-mock (docs/agent.md), for tests and benchmarks
+  settings = { setting = "skill_operational", mock_script = "" },
   evidence = { answer = srm.reference.math { field = "response", gold = "reference" } },
   resources = {
     { id = "answer_check", type = "verifier", evidence = "answer", hard_or_soft = "hard",

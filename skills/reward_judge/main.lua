@@ -13,7 +13,8 @@ return srm.skill {
   version = "1",
   description = "Pairwise reward judge: correctness, instruction following, completeness, "
     .. "helpfulness; position and length bias controls; evidence-priority aggregation.",
-  settings = { setting = "skill_operational" },
+  -- mock_script: a judge played by srm-mock (docs/agent.md), for tests and benchmarks
+  settings = { setting = "skill_operational", mock_script = "" },
   evidence = {},
   resources = {
     { id = "rubric", type = "rubric", file = "res/rubric.md", description = "the criteria, in order of weight" },

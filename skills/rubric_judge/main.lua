@@ -36,7 +36,8 @@ return srm.skill {
   version = "1",
   description = "Pointwise judge on a weighted rubric (accuracy, relevance, clarity) with penalty "
     .. "criteria; reasons before ratings; exact weighting by a tool.",
-  settings = { setting = "skill_operational" },
+  -- mock_script: a judge played by srm-mock (docs/agent.md), for tests and benchmarks
+  settings = { setting = "skill_operational", mock_script = "" },
   evidence = {},
   resources = {
     { id = "criteria", type = "rubric", file = "res/criteria.md", description = "criteria, weights, anchors" },

@@ -599,10 +599,25 @@ local function new_conv(st, order, perm)
   return conv
 end
 
+-- The note hook (A.note, or the mock script named by the mock_script setting): text appended
+-- to the agent's own user message of each request. info: {phase, turn, order, mode, skill,
+-- prompt, candidates (texts in this conversation's order), resources (viewable ids), tools}.
 local function note(st, conv, msg, info)
-  if not st.A.note then return end
-  info.order, info.mode = conv.order, st.A.mode
-  local ok, extra = pcall(st.A.note, info)
+  local fn = st.note
+  if not fn then return end
+  info.order, info.mode, info.skill = conv.order, st.A.mode, st.skill.name
+  info.prompt = st.task.prompt
+  local cands = {}
+  for i = 1, #st.task.candidates do cands[i] = st.task.candidates[conv.perm[i]] end
+  info.candidates = cands
+  local ids = {}
+  for _, r in ipairs(st.list) do
+    if not (r.body == "evidence") then ids[#ids + 1] = r.id end
+  end
+  info.resources = ids
+  info.tools = conv.enabled
+  info.scale = st.A.scale
+  local ok, extra = pcall(fn, info)
   if ok and type(extra) == "string" and extra ~= "" then
     msg.content = msg.content .. "\n\n" .. extra
   end
@@ -703,7 +718,8 @@ local function on_loop_reply(st, conv, reply, turn, pending)
   local calls = parse_calls(reply)
   turn.calls = {}
   if #calls == 0 then
-    local v = T.parse_text(st.A.mode, reply.content or "", #st.task.candidates, st.A.scale)
+    local v = T.parse_text(st.A.mode, reply.content or "", #st.task.candidates, st.A.scale,
+      reply.finish_reason == "length")
     if v ~= nil then return finish(conv, v, "content", nil) end
     conv.errors[#conv.errors + 1] = "loop: a reply without tool calls or a verdict"
     return advance(conv)
@@ -795,7 +811,8 @@ local function on_reply(st, conv, reply, pending)
       end
     end
   end
-  local v = T.parse_text(st.A.mode, reply.content or "", #st.task.candidates, st.A.scale)
+  local v = T.parse_text(st.A.mode, reply.content or "", #st.task.candidates, st.A.scale,
+    reply.finish_reason == "length")
   if v ~= nil then return finish(conv, v, PATH[phase], nil) end
   conv.errors[#conv.errors + 1] = phase .. ": no verdict in the reply"
   return advance(conv)
@@ -921,14 +938,37 @@ local function show(A, v)
   return tostring(v)
 end
 
+-- Whether record is one of the skill's self-test records (they are not rows: not traced).
+local function self_test_record(skill, record)
+  for _, case in ipairs(skill.tests or {}) do
+    if type(case) == "table" and rawequal(case.record, record) then return true end
+  end
+  return false
+end
+
 local function run_record(A, skill, record, ctx)
   local task, why = build_task(A, record)
   if not task then return { status = "input_error", reason = why } end
+  -- --set setting=NAME applies to data records; self-tests (canned replies written for the
+  -- policy's own setting) keep the policy's setting.
   local setting = A.setting
+  local self_test = self_test_record(skill, record)
   local s = ctx and ctx.settings and ctx.settings.setting
-  if type(s) == "string" and SETTINGS[s] then setting = s end
+  if type(s) == "string" and SETTINGS[s] and not self_test then setting = s end
   local st = new_record_state(A, skill, record, ctx, setting)
   st.task = task
+  st.note = A.note
+  local script = ctx and ctx.settings and ctx.settings.mock_script
+  if not st.note and not self_test and type(script) == "string" and script ~= "" then
+    st.note = T.MOCK_SCRIPTS[script]
+    if not st.note then
+      local names = {}
+      for k in pairs(T.MOCK_SCRIPTS) do names[#names + 1] = k end
+      table.sort(names)
+      return { status = "input_error", reason = "unknown mock_script '" .. script .. "' (known: "
+        .. table.concat(names, ", ") .. ")" }
+    end
+  end
   st.final_tool = T.final_schema(A.mode, A.scale, #task.candidates)
   local n = #task.candidates
   local identity = {}
@@ -1018,7 +1058,7 @@ local function run_record(A, skill, record, ctx)
     end
   end
   local trace = require "srm.trace"
-  if trace.enabled() then
+  if trace.enabled() and not self_test then
     local convs = {}
     for i, c in ipairs(st.convs) do convs[i] = c.trace end
     trace.emit(record, { skill = skill.name, evidence = A.name, mode = A.mode, setting = setting,

@@ -1,6 +1,7 @@
 -- srm.agent_tools: the tool schemas, prompts, verdict parsing and the Python helpers of the agent
 -- judge (srm.agent). Pure data and text; no model calls here.
 local json = require "srm.json"
+local V = require "srm.verdicts"
 
 local M = {}
 
@@ -138,129 +139,26 @@ def is_uppercase(text):
     return text == text.upper()
 ]=]
 
-local function strip_think(text)
-  if type(text) ~= "string" then return "" end
-  -- a closed block, then an unclosed trailing one (a cut reply keeps nothing after <think>)
-  local out = text:gsub("<think>.-</think>", "")
-  local open = out:find("<think>", 1, true)
-  if open then out = out:sub(1, open - 1) end
-  -- a reply whose opening tag was eaten by the chat template: keep what follows </think>
-  local close = out:find("</think>", 1, true)
-  if close then
-    local last = close
-    repeat
-      local n = out:find("</think>", last + 1, true)
-      if n then last = n end
-    until not n
-    out = out:sub(last + 8)
-  end
-  return out
-end
-M.strip_think = strip_think
-
--- The JSON object of a reply: the whole text, a fenced block or the outermost {...}.
-local function json_object(text)
-  local doc = json.decode(text)
-  if type(doc) == "table" then return doc end
-  local fenced = text:match("```json%s*(.-)```") or text:match("```%s*(.-)```")
-  if fenced then
-    doc = json.decode(fenced)
-    if type(doc) == "table" then return doc end
-  end
-  local first = text:find("{", 1, true)
-  local last
-  for i = #text, 1, -1 do
-    if text:byte(i) == 125 then last = i break end
-  end
-  if first and last and last > first then
-    doc = json.decode(text:sub(first, last))
-    if type(doc) == "table" then return doc end
-  end
-  return nil
-end
-M.json_object = json_object
-
--- The last [[...]] label in text (bounded: labels are short).
-local function last_bracket(text)
-  local found
-  for label in text:gmatch("%[%[([^%[%]\n]-)%]%]") do
-    if #label <= 8 then found = label end
-  end
-  return found
-end
+-- Verdict parsing lives in srm.verdicts (one table-driven parser for every judge); the agent's
+-- modes map to its kinds.
+M.KIND = { pointwise = "score", pairwise = "pair", scaled = "scaled", listwise = "index" }
+M.strip_think = V.strip_think
+M.json_object = V.json_object
 
 -- normalize(mode, raw, n, scale) -> verdict | nil. pairwise: "A" | "B" | "tie"; scaled: one of
 -- SCALED; listwise: integer index; pointwise: number within scale.
 function M.normalize(mode, raw, n, scale)
-  if mode == "pointwise" then
-    local s = tonumber(raw)
-    if s and s == s and s >= scale[1] and s <= scale[2] then return s end
-    return nil
-  end
-  if mode == "listwise" and type(raw) == "number" then
-    local i = math.tointeger(raw)
-    return i and i >= 1 and i <= n and i or nil
-  end
-  if type(raw) ~= "string" then return nil end
-  local v = raw:gsub("^%s+", ""):gsub("%s+$", "")
-  if mode == "pairwise" then
-    local u = v:upper()
-    if u == "A" or u == "B" then return u end
-    if u == "TIE" or u == "C" or u == "A=B" or u == "TIED" then return "tie" end
-    return nil
-  elseif mode == "scaled" then
-    v = v:upper():gsub("%s", "")
-    if M.SCALED_SCORE[v] then return v end
-    if v == "A<B" then return "B>A" end
-    if v == "A<<B" then return "B>>A" end
-    if v == "A=B" or v == "TIE" then return "A=B" end
-    return nil
-  end
-  local u = v:upper()
-  if #u == 1 then
-    local i = M.LETTERS:find(u, 1, true)
-    if i and i <= n then return i end
-  end
-  local num = math.tointeger(tonumber(v))
-  if num and num >= 1 and num <= n then return num end
-  return nil
+  return V.normalize(M.KIND[mode], raw, { n = n, scale = scale })
 end
 
--- parse_text(mode, text, n, scale) -> verdict | nil: a verdict written in plain text, for the
--- plain-text retry and the direct judge. Tries, after removing <think> blocks: a JSON object
--- (verdict, winner, best, score), the last [[X]] label, then "Final verdict: X" / "Verdict: X" /
--- "Score: N" lines (last one).
-function M.parse_text(mode, text, n, scale)
-  text = strip_think(text)
-  if text == "" then return nil end
-  local doc = json_object(text)
-  if doc then
-    for _, k in ipairs { "verdict", "winner", "best", "score", "choice" } do
-      local v = M.normalize(mode, doc[k], n, scale)
-      if v ~= nil then return v end
-    end
-  end
-  local b = last_bracket(text)
-  if b then
-    local v = M.normalize(mode, b, n, scale)
-    if v ~= nil then return v end
-  end
-  local found
-  for line in text:gmatch("[^\n]+") do
-    local l = line:lower()
-    local s, e = l:find("final verdict%s*[:=]")
-    if not s then s, e = l:find("verdict%s*[:=]") end
-    if not s then s, e = l:find("final answer%s*[:=]") end
-    if not s and mode == "pointwise" then s, e = l:find("score%s*[:=]") end
-    if s then
-      local rest = line:sub(e + 1):gsub("[%*`\"'%.]", "")
-      local tok = rest:match("^%s*(%S+)")
-      if mode == "scaled" then tok = rest:gsub("%s", ""):match("^[AaBb<>=]+") end
-      local v = tok and M.normalize(mode, tok, n, scale)
-      if v ~= nil then found = v end
-    end
-  end
-  return found
+-- parse_text(mode, text, n, scale, truncated) -> verdict | nil: a verdict written in plain text
+-- (a reply without tool calls, the plain-text retry, the direct judge). srm.verdicts' default
+-- forms for the mode's kind, last occurrence: a JSON object (verdict, winner, best, score, ...),
+-- the last [[X]] label, the last "Final verdict: X" / "Verdict: X" / "Winner: Response X" /
+-- "Score: N" line, then "Output (a)" and bare A>B comparisons. truncated (finish_reason
+-- "length"): only the reply's tail is read.
+function M.parse_text(mode, text, n, scale, truncated)
+  return (V.parse(text, M.KIND[mode], { n = n, scale = scale, truncated = truncated or nil }))
 end
 
 -- The instruction that says how to write the verdict in plain text.
@@ -273,6 +171,69 @@ function M.text_format(mode, n, scale)
     return "End your reply with exactly one of [[A>>B]], [[A>B]], [[A=B]], [[B>A]] or [[B>>A]]."
   end
   return string.format("End your reply with the best candidate's letter in double brackets, [[A]] to [[%s]].", M.letter(n))
+end
+
+---------------------------------------------------------------------------------------------
+-- Mock scripts: a judge played by srm-mock, for tests and benchmarks without a model
+
+-- An srm-mock directive (tests/mock/README.md): the mock answers the request with it.
+local function directive(item) return "[[mock:" .. item .. "]]" end
+local function call(name, args) return directive("tool_call=" .. name .. ":" .. json.encode(args)) end
+
+-- The "longer" judge's decision on the candidates as this conversation shows them: the longest
+-- text (in bytes) wins; equal lengths tie (listwise: the first of the longest). Pointwise: the
+-- top of the scale from 200 bytes on, else the bottom.
+local function longer_verdict(info)
+  local c = info.candidates
+  if info.mode == "pointwise" then
+    return { score = #c[1] >= 200 and info.scale[2] or info.scale[1] }, nil
+  end
+  if info.mode == "listwise" then
+    local best = 1
+    for i = 2, #c do if #c[i] > #c[best] then best = i end end
+    return { verdict = M.letter(best) }, M.letter(best)
+  end
+  local a, b = #c[1], #c[2]
+  if info.mode == "pairwise" then
+    local v = a > b and "A" or b > a and "B" or "Tie"
+    return { verdict = v }, v
+  end
+  local v = a > b and "A>B" or b > a and "B>A" or "A=B"
+  return { verdict = v }, v
+end
+
+--[[
+MOCK_SCRIPTS.longer(info) -> directives: a scripted agent judge. Loop turns: use_skill, then
+two views of the first viewable resources in one turn (parallel calls), then run_lua measuring
+the candidates, then final_answer with the longer-response verdict (steps whose tool is not
+offered in the setting are skipped). The forced final answers with final_answer; the
+plain-text retry and the direct judge answer "Final verdict: X" ("Score: N" pointwise).
+Selected per run with the mock_script setting (`--set mock_script=longer`).
+]]
+M.MOCK_SCRIPTS = {}
+function M.MOCK_SCRIPTS.longer(info)
+  local args, text = longer_verdict(info)
+  args.reason = "scripted: the longer response"
+  if info.phase == "forced" then return call("final_answer", args) end
+  if info.phase ~= "loop" then
+    local line = info.mode == "pointwise" and ("Score: " .. tostring(args.score))
+      or ("Final verdict: " .. text)
+    return directive("reply=Compared by length. " .. line)
+  end
+  local tools, steps = info.tools or {}, {}
+  if tools.use_skill then
+    steps[#steps + 1] = call("use_skill", { name = info.skill })
+    local views = {}
+    for i = 1, math.min(2, #(info.resources or {})) do
+      views[#views + 1] = call("view_resource", { id = info.resources[i] })
+    end
+    if #views > 0 then steps[#steps + 1] = table.concat(views) end
+  end
+  if tools.run_lua then
+    steps[#steps + 1] = call("run_lua", { code = "local n = {} for k, v in pairs(RESPONSES) do "
+      .. "n[k] = #v end return n" })
+  end
+  return steps[info.turn] or call("final_answer", args)
 end
 
 return M

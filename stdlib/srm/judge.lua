@@ -14,6 +14,7 @@ local json = require "srm.json"
 local options = require "srm.options"
 local files = require "srm.files"
 local extract = require "srm.extract"
+local verdicts = require "srm.verdicts"
 
 local judge = {}
 
@@ -25,26 +26,9 @@ local function field_or_nil(record, name)
   return v
 end
 
--- The first JSON object in a reply: the whole text, a ```json fence, or the outermost {...}.
-local function json_object(text)
-  if type(text) ~= "string" then return nil end
-  local doc = json.decode(text)
-  if type(doc) == "table" then return doc end
-  local fenced = text:match("```json%s*(.-)```") or text:match("```%s*(.-)```")
-  if fenced then
-    doc = json.decode(fenced)
-    if type(doc) == "table" then return doc end
-  end
-  local first, last = text:find("{", 1, true), nil
-  for i = #text, 1, -1 do
-    if text:byte(i) == 125 then last = i break end -- "}"
-  end
-  if first and last and last > first then
-    doc = json.decode(text:sub(first, last))
-    if type(doc) == "table" then return doc end
-  end
-  return nil
-end
+-- The first JSON object in a reply: the whole text, a ```json fence, or the outermost {...}
+-- (srm.verdicts, shared with the agent judge).
+local json_object = verdicts.json_object
 judge.json_object = json_object
 
 local function is_digit(c) return c ~= nil and c >= 48 and c <= 57 end
@@ -219,17 +203,12 @@ local PAIR_OPTS = {
   max_tokens = "integer?", timeout = "number?", retries = "integer?", system = "string?",
 }
 
+-- The winner of a pairwise reply: the JSON key "winner", else the first "winner: X" line, else
+-- the first [[A]] / [[B]] / [[Tie]] label ("A", "B" or "tie"; srm.verdicts' pair kind).
+local WINNER_SPEC = { forms = { "json", "keys", "brackets" }, keys = { "winner" },
+  labels = { "winner" }, occurrence = "first" }
 local function parse_winner(text)
-  local doc = json_object(text)
-  local w = doc and doc.winner
-  if type(w) ~= "string" and type(text) == "string" then
-    w = text:match('[Ww]inner"?%s*[:=]%s*"?(%a+)') or text:match("%[%[([AB])%]%]")
-  end
-  if type(w) ~= "string" then return nil end
-  w = w:upper()
-  if w == "A" or w == "B" then return w end
-  if w == "TIE" then return "tie" end
-  return nil
+  return (verdicts.parse(text, "pair", WINNER_SPEC))
 end
 judge.parse_winner = parse_winner
 
@@ -276,7 +255,7 @@ function judge.pairwise(opts)
       if swap then reqs[2] = { messages = messages(prompt, b, a) } end
       for _, r in ipairs(reqs) do for k, v in pairs(base) do r[k] = v end end
       local replies = llm.batch(reqs)
-      local verdicts = {}
+      local per_order = {}
       for i, reply in ipairs(replies) do
         if reply.error then
           return { status = "judge_failed", reason = "order " .. i .. ": " .. reply.error .. " (" .. tostring(reply.code) .. ")" }
@@ -286,17 +265,17 @@ function judge.pairwise(opts)
           return { status = "judge_failed", reason = "order " .. i .. ": unparsable verdict; raw reply: "
             .. extract.clip(tostring(reply.content), RAW_SHOWN) }
         end
-        verdicts[i] = i == 2 and FLIP[w] or w
+        per_order[i] = i == 2 and FLIP[w] or w
       end
-      local verdict = verdicts[1]
-      local reason = "judged A vs B: " .. verdicts[1]
+      local verdict = per_order[1]
+      local reason = "judged A vs B: " .. per_order[1]
       if swap then
-        if verdicts[2] ~= verdicts[1] then verdict = "tie" end
+        if per_order[2] ~= per_order[1] then verdict = "tie" end
         reason = string.format("A-first order: %s; B-first order (flipped back): %s; verdict %s",
-          verdicts[1], verdicts[2], verdict)
+          per_order[1], per_order[2], verdict)
       end
       return { score = PAIR_SCORE[verdict], status = "ok", reason = reason, verdict = verdict,
-        detail = { orders = json.array(verdicts) } }
+        detail = { orders = json.array(per_order) } }
     end,
   }
 end
@@ -356,11 +335,10 @@ function judge.listwise(opts)
         return { status = "judge_failed", reason = tostring(err) .. " (" .. tostring(code) .. ")" }
       end
       local doc = json_object(reply.content)
-      local best = doc and math.tointeger(tonumber(doc.best))
-      if not best and type(reply.content) == "string" then
-        best = math.tointeger(tonumber(reply.content:match('"?best"?%s*[:=]%s*(%d+)')))
-      end
-      if not best or best < 1 or best > #list then
+      -- the JSON key "best", else the first "best: N" line (a number or a letter)
+      local best = verdicts.parse(reply.content, "index", { n = #list, forms = { "json", "keys" },
+        keys = { "best" }, labels = { "best" }, occurrence = "first" })
+      if not best then
         return { status = "judge_failed", reason = "no valid pick (1-" .. #list .. "); raw reply: "
           .. extract.clip(tostring(reply.content), RAW_SHOWN) }
       end

@@ -149,9 +149,14 @@ local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "com
   "detail", "excluded", "skill", "usage", "latency_ms", "bench" } }
 local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
 
+-- A record that made no model call (most rows) shares one all-zero table: the row is only encoded.
+local NO_USAGE = {}
+for _, k in ipairs(USAGE_KEYS) do NO_USAGE[k] = 0 end
+
 local function usage_of(u)
+  if u == nil or next(u) == nil then return NO_USAGE end
   local out = {}
-  for _, k in ipairs(USAGE_KEYS) do out[k] = (u and u[k]) or 0 end
+  for _, k in ipairs(USAGE_KEYS) do out[k] = u[k] or 0 end
   return out
 end
 

@@ -89,6 +89,21 @@ function C.spawn(args, dir)
   return h
 end
 
+-- Starts `srm serve <args> --port 0` in the background; returns its base URL and handle.
+function C.serve(args, dir)
+  local full = { "serve" }
+  for _, a in ipairs(args) do full[#full + 1] = a end
+  full[#full + 1] = "--port"
+  full[#full + 1] = "0"
+  local h = C.spawn(full, dir)
+  for _ = 1, 500 do
+    local port = h:stderr():match("listening on http://127%.0%.0%.1:(%d+)")
+    if port then return "http://127.0.0.1:" .. port, h end
+    os.execute("sleep 0.02")
+  end
+  error("srm serve did not start: " .. h:stderr())
+end
+
 -- JSON null becomes nil, so tests can compare with plain Lua values.
 local function strip_nulls(v)
   if type(v) ~= "table" then return v end

@@ -6,14 +6,7 @@ local C = dofile("tests/cli/clilib.lua")
 local json = require "srm.json"
 
 local dir = C.tmpdir("integrations")
-local h = C.spawn({ "serve", "skills/gsm8k.lua", "--port", "0", "--map", "answer=label" }, dir)
-local url
-for _ = 1, 300 do
-  local port = h:stderr():match("listening on http://127%.0%.0%.1:(%d+)")
-  if port then url = "http://127.0.0.1:" .. port break end
-  os.execute("sleep 0.02")
-end
-assert(url, "the server did not start: " .. h:stderr())
+local url, h = C.serve({ "skills/gsm8k.lua", "--map", "answer=label" }, dir)
 
 -- Runs python code with examples/integrations importable; returns the decoded JSON it prints.
 local function py(code)

@@ -22,13 +22,8 @@ return srm.skill {
 ]])
 
 local function start_replica()
-  local h = C.spawn({ "serve", skill, "--port", "0" }, dir)
-  for _ = 1, 300 do
-    local port = h:stderr():match("listening on http://127%.0%.0%.1:(%d+)")
-    if port then return h, port end
-    os.execute("sleep 0.02")
-  end
-  error("a replica did not start: " .. h:stderr())
+  local url, h = C.serve({ skill }, dir)
+  return h, url:match(":(%d+)$")
 end
 
 local function free_port()

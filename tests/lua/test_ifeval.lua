@@ -223,6 +223,99 @@ T.case("hostile input: invalid UTF-8, huge and pathological text, deep JSON", fu
   T.truthy(s == false or code == "FAILED", "catastrophic pattern: " .. tostring(msg))
 end)
 
+T.case("check_all agrees with check on every instruction of the 541 GPT-4 responses", function()
+  local D = "tests/data/ifeval/"
+  local f = io.open(D .. "input_data.jsonl", "rb")
+  if not f then
+    print("SKIPPED (this case): " .. D .. "input_data.jsonl is missing")
+    return
+  end
+  f:close()
+  local inputs = read_jsonl(D .. "input_data.jsonl")
+  local responses = read_jsonl(D .. "responses_gpt4.jsonl")
+  T.eq(#inputs, 541, "inputs")
+  local compared = 0
+  for i, d in ipairs(inputs) do
+    local response = responses[i].response
+    local r = ifeval.check_all(d.instruction_id_list, d.kwargs, response)
+    local n, n_strict, all_loose = #d.instruction_id_list, 0, true
+    local strict, loose, components = {}, {}, {}
+    for k, id in ipairs(d.instruction_id_list) do
+      local kw = {}
+      for key, v in pairs(d.kwargs[k]) do if v ~= json.null then kw[key] = v end end
+      local s, l = ifeval.check(id, kw, response)
+      strict[k], loose[k] = s, l
+      if s then n_strict = n_strict + 1 end
+      all_loose = all_loose and l
+      components[(k - 1) .. ":" .. id] = { score = s and 1 or 0, detail = { strict = s, loose = l } }
+      compared = compared + 1
+    end
+    T.eq(r, {
+      score = n_strict / n,
+      reason = n_strict .. " of " .. n .. " instructions followed (strict)",
+      components = components,
+      detail = { follow_instruction_list_strict = strict, follow_instruction_list_loose = loose,
+                 follow_all_strict = n_strict == n, follow_all_loose = all_loose },
+    }, "record " .. i .. " (key " .. tostring(d.key) .. ")")
+    T.eq(math.type(r.score), "float", "score is a float")
+  end
+  T.eq(compared, 834, "instructions compared")
+end)
+
+T.case("check_all: result shape, errors and hostile input", function()
+  local r = ifeval.check_all({ "punctuation:no_comma", "punctuation:no_comma", "startend:quotation" },
+    { {}, json.null }, "Sure:\n\"a, b\"") -- loose: "Sure:" has no comma
+  T.eq(r, {
+    score = 0.0, reason = "0 of 3 instructions followed (strict)",
+    components = {
+      ["0:punctuation:no_comma"] = { score = 0, detail = { strict = false, loose = true } },
+      ["1:punctuation:no_comma"] = { score = 0, detail = { strict = false, loose = true } },
+      ["2:startend:quotation"] = { score = 0, detail = { strict = false, loose = true } },
+    },
+    detail = { follow_instruction_list_strict = { false, false, false },
+               follow_instruction_list_loose = { true, true, true },
+               follow_all_strict = false, follow_all_loose = true },
+  })
+  T.eq(math.type(r.components["0:punctuation:no_comma"].score), "integer")
+  local ok = ifeval.check_all({ "punctuation:no_comma" }, {}, "no commas here")
+  T.eq(ok.score, 1.0)
+  T.eq(ok.reason, "1 of 1 instructions followed (strict)")
+  T.eq(ok.detail.follow_all_strict, true)
+  T.eq(ok.detail.follow_all_loose, true)
+  -- the first instruction that cannot be checked ends the call, with its index and id
+  T.eq({ ifeval.check_all({ "punctuation:no_comma", "nonexistent:id" }, {}, "x") },
+       { nil, "instruction 1 (nonexistent:id): unknown instruction id 'nonexistent:id'", "BAD_ARGS" })
+  T.eq({ ifeval.check_all({ "punctuation:no_comma", "keywords:frequency" }, { {}, { keyword = "a" } }, "x") },
+       { nil, "instruction 1 (keywords:frequency): keywords:frequency needs 'frequency' "
+              .. "(the official checker would pick a random value)", "BAD_ARGS" })
+  T.eq({ ifeval.check_all({ "punctuation:no_comma", 7 }, {}, "x") },
+       { nil, "instruction 1: expected an id string and a kwargs object", "BAD_INPUT" })
+  T.eq({ ifeval.check_all({ "punctuation:no_comma" }, { "kw" }, "x") },
+       { nil, "instruction 0: expected an id string and a kwargs object", "BAD_INPUT" })
+  T.eq({ ifeval.check_all({}, {}, "x") }, { nil, "the list names no instruction", "BAD_INPUT" })
+  T.eq(select(3, ifeval.check_all({ "keywords:existence" }, { { keywords = { "(unclosed" } } }, "x")),
+       "BAD_ARGS")
+  T.raises(function() ifeval.check_all("x", {}, "a") end, "table expected")
+  T.raises(function() ifeval.check_all({}, {}, {}) end, "string expected")
+  -- invalid UTF-8 and a language check shared by two instructions
+  local bad = "caf\xC3 \xFF\xFE ok, \xE2\x82"
+  local rb = ifeval.check_all({ "language:response_language", "change_case:english_lowercase",
+                                "keywords:existence" },
+    { { language = "en" }, {}, { keywords = { "caf" } } }, bad)
+  for k, id in ipairs({ "language:response_language", "change_case:english_lowercase", "keywords:existence" }) do
+    local kw = ({ { language = "en" }, {}, { keywords = { "caf" } } })[k]
+    local s, l = ifeval.check(id, kw, bad)
+    T.eq(rb.components[(k - 1) .. ":" .. id].detail, { strict = s, loose = l }, id .. " on invalid UTF-8")
+  end
+  -- many instructions on one response
+  local ids, kws = {}, {}
+  for k = 1, 500 do ids[k], kws[k] = "punctuation:no_comma", {} end
+  local many = ifeval.check_all(ids, kws, "a b")
+  T.eq(many.score, 1.0)
+  T.eq(#many.detail.follow_instruction_list_loose, 500)
+  T.eq(many.components["499:punctuation:no_comma"].score, 1)
+end)
+
 T.case("evaluate: one evidence expands into several components and the row detail", function()
   local skill_mod = require "srm.skill"
   local evaluate = require "srm.evaluate"
