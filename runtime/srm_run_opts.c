@@ -63,6 +63,8 @@ void srm_run_usage(FILE *f) {
       "      --log-every S         seconds between progress lines when stderr is not a TTY (10)\n"
       "      --stdlib-dir DIR      load the Lua stdlib from DIR instead of the binary\n"
       "      --map DST=SRC[,...]   the skill reads record field SRC under the name DST\n"
+      "      --setting NAME        agent judge preset: baseline, skill_fair, skill_operational,\n"
+      "                            flat_prompt or tool_only (= --set setting=NAME)\n"
       "      --trace FILE          append the agent judge's turns (messages, tool calls and\n"
       "                            results, finalization, readout) to FILE, one JSON line each\n"
       "      --watch               hot reload: reload the skill when its files change (also on\n"
@@ -149,6 +151,7 @@ enum {
   OPT_MAX_BODY,
   OPT_REQUEST_TIMEOUT,
   OPT_TRACE,
+  OPT_SETTING,
 };
 
 static const struct option long_opts[] = {
@@ -188,6 +191,7 @@ static const struct option long_opts[] = {
     {"max-body-bytes", required_argument, 0, OPT_MAX_BODY},
     {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
     {"trace", required_argument, 0, OPT_TRACE},
+    {"setting", required_argument, 0, OPT_SETTING},
     {0, 0, 0, 0},
 };
 
@@ -330,6 +334,24 @@ int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
     case OPT_TRACE:
       o->trace = optarg;
       break;
+    case OPT_SETTING: { /* the agent judge's presets: --set setting=NAME, names checked here */
+      static const char *const presets[] = {"baseline",    "skill_fair", "skill_operational",
+                                            "flat_prompt", "tool_only",  NULL};
+      int known = 0;
+      for (int k = 0; presets[k]; k++)
+        known |= strcmp(optarg, presets[k]) == 0;
+      if (!known) {
+        fprintf(stderr,
+                "%s: --setting %s: expected baseline, skill_fair, skill_operational, "
+                "flat_prompt or tool_only\n",
+                cmd_name, optarg);
+        return -1;
+      }
+      static char kv[64];
+      snprintf(kv, sizeof kv, "setting=%s", optarg);
+      if (srm_run_add_setting(cmd_name, kv, o->settings, &o->nsettings)) return -1;
+      break;
+    }
     case OPT_HOST:
       o->host = optarg;
       break;

@@ -167,6 +167,23 @@ T.case("small pair file: rows, traces, metrics; no pair id or label reaches the 
   T.truthy(bodies:find("The criteria", 1, true) or bodies:find("rubric", 1, true), "a resource was viewed")
 end)
 
+T.case("srm run --setting: baseline is one direct judge call per order; unknown names refused", function()
+  local data = concat({ SMALL }, dir .. "/setting.pairs.jsonl")
+  local out = dir .. "/setting.rows.jsonl"
+  for _, f in ipairs { out, out .. ".tasks.jsonl" } do os.remove(f) end
+  local mock <close> = M.start {}
+  local code, _, err = C.srm({ "run", "skills/reward_judge/main.lua", data, "--bench", "judgebench",
+    "-o", out, "--endpoint", mock.url, "--model", "mock", "--no-progress", "--no-cache",
+    "--setting", "baseline", "--map", "response_a=response_A,response_b=response_B" })
+  T.eq(code, 0, "srm run exit (" .. err .. ")")
+  local rows = C.read_rows(out)
+  for _, row in ipairs(rows) do T.eq(row.components.agent.detail.setting, "baseline", tostring(row.id)) end
+  T.eq(mock.stats().requests, #rows * 2, "one call per order, no tools")
+  code, _, err = C.srm({ "run", "skills/reward_judge/main.lua", data, "-o", out .. ".x", "--setting", "bogus" })
+  T.eq(code, 2, "unknown preset")
+  T.truthy(err:find("--setting bogus: expected baseline, skill_fair", 1, true), err)
+end)
+
 T.case("620 JudgeBench pairs (../shared/data/judgebench)", function()
   for _, p in ipairs(SHARED_FILES) do
     if not io.open(p, "rb") then
