@@ -15,7 +15,6 @@
 local core = require "srm.core"
 local json = require "srm.json"
 local files = require "srm.files"
-local sandbox = require "srm.sandbox"
 
 local M = {}
 
@@ -190,22 +189,8 @@ function M.load(dir, overrides, generation)
     end
     return nil, msg, "load"
   end
-  local settings = { setting = "skill_operational" }
-  for k, v in pairs(overrides or {}) do
-    if k ~= "setting" then
-      return nil, "--set " .. k .. ": skill '" .. skill.name .. "' declares no such setting (declared: setting)", "usage"
-    end
-    settings.setting = v
-  end
-  skill.path = dir
-  skill.dir = dir
-  skill.files = {}
-  for i, f in ipairs(state.files) do skill.files[i] = f.path end
-  skill.sha256 = files.stamp(state.files, settings)
-  skill.generation = generation or 1
-  skill.effective_settings = settings
-  skill.ctx = sandbox.readonly({ settings = settings, skill = { name = skill.name, dir = dir } }, "ctx")
-  return skill
+  skill.settings = { setting = "skill_operational" } -- a package's only setting
+  return require("srm.runner").finish_load(skill, dir, dir, state.files, overrides, generation)
 end
 
 return M

@@ -64,7 +64,14 @@ function M.load(path, overrides, generation)
   if not state.declared or decl ~= state.declared then
     return nil, path .. ": the skill file must return srm.skill{...}", "load"
   end
-  local skill = decl
+  return M.finish_load(decl, path, dir, state.files, overrides, generation)
+end
+
+-- finish_load(skill, path, dir, loaded_files, overrides, generation) -> skill | nil, msg, "usage"
+-- The last step of loading a skill file or a Skill-RM package (srm.package): the effective
+-- settings (declared defaults, then --set overrides converted to the declared types), the
+-- sha256 stamp over every file read and the settings, and the per-record context.
+function M.finish_load(skill, path, dir, loaded_files, overrides, generation)
   local settings = {}
   for k, v in pairs(skill.settings) do settings[k] = v end
   for _, k in ipairs(sorted_keys(overrides or {})) do
@@ -80,8 +87,8 @@ function M.load(path, overrides, generation)
   skill.path = path
   skill.dir = dir
   skill.files = {}
-  for i, f in ipairs(state.files) do skill.files[i] = f.path end
-  skill.sha256 = files.stamp(state.files, settings)
+  for i, f in ipairs(loaded_files) do skill.files[i] = f.path end
+  skill.sha256 = files.stamp(loaded_files, settings)
   skill.generation = generation or 1
   skill.effective_settings = settings
   -- Shared by every record: read-only, so no record can leave state for the next one.
