@@ -62,9 +62,12 @@ function C.spawn(args, dir)
   local tag = dir .. "/.bg" .. tostring(math.random(1e9))
   local out, err, status, pidfile = tag .. ".stdout", tag .. ".stderr", tag .. ".status", tag .. ".pid"
   local cmd = "(" .. quote(C.bin) .. " " .. table.concat(quoted, " ") .. " >" .. quote(out) .. " 2>" .. quote(err)
-    .. " & echo $! >" .. quote(pidfile) .. "; wait $!; echo $? >" .. quote(status) .. ") &"
+    .. " & echo $! >" .. quote(pidfile) .. "; wait $!; echo $? >" .. quote(status) .. ") >/dev/null 2>&1 &"
+  -- (the subshell must not hold ctest's output pipe, or ctest waits for it)
   assert(os.execute(cmd))
-  local h = {}
+  -- A process left running when the test script ends (a failed case skips its kill) is
+  -- terminated when the handle is collected, at the latest when the script's state closes.
+  local h = setmetatable({}, { __gc = function(self) if not self.finished then self:kill("KILL") end end })
   local function pid()
     for _ = 1, 200 do
       local p = C.read(pidfile)
@@ -77,6 +80,7 @@ function C.spawn(args, dir)
     while os.time() <= deadline do
       local st = C.read(status)
       if st and st:match("%d+") then
+        h.finished = true
         return tonumber(st:match("%d+")), C.read(out) or "", C.read(err) or ""
       end
       os.execute("sleep 0.02")
