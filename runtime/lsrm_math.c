@@ -69,6 +69,32 @@ static void check_opts(lua_State *L, int idx, const char *api, struct srm_math_o
   }
 }
 
+#define GUARD_MT "srm.math.guard"
+
+/* A userdata that owns one malloc'd result while it is copied into Lua: if that copy raises a
+** memory error, __gc frees the block instead of leaking it (tests/lua/test_alloc_sweep.lua). */
+static int guard_gc(lua_State *L) {
+  void **slot = lua_touserdata(L, 1);
+  free(*slot);
+  *slot = NULL;
+  return 0;
+}
+
+static void **push_guard(lua_State *L) {
+  void **slot = lua_newuserdatauv(L, sizeof *slot, 0);
+  *slot = NULL;
+  luaL_setmetatable(L, GUARD_MT);
+  return slot;
+}
+
+/* Pushes the malloc'd string r (n bytes) and frees it, also when the push raises. */
+static void push_owned(lua_State *L, void **guard, char *r, size_t n) {
+  *guard = r;
+  lua_pushlstring(L, r, n);
+  *guard = NULL;
+  free(r);
+}
+
 /*
 ** math.extract(text [, opts]) -> answer | nil, reason
 ** The final answer of a model response (see srm_math_extract); nil with "no answer found" or
@@ -81,14 +107,14 @@ static int math_extract(lua_State *L) {
   check_opts(L, 2, "math.extract", &o);
   size_t n = 0;
   const char *why = NULL;
+  void **guard = push_guard(L);
   char *r = srm_math_extract(s, len, &o, &n, &why);
   if (!r) {
     lua_pushnil(L);
     lua_pushstring(L, why ? why : "no answer found");
     return 2;
   }
-  lua_pushlstring(L, r, n);
-  free(r);
+  push_owned(L, guard, r, n);
   return 1;
 }
 
@@ -140,6 +166,7 @@ static int math_parse(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   const char *err = NULL;
   bool limit = false;
+  void **guard = push_guard(L);
   char *r = srm_math_normalize(s, len, &err, &limit);
   if (!r) {
     lua_pushnil(L);
@@ -147,8 +174,7 @@ static int math_parse(lua_State *L) {
     lua_pushstring(L, limit ? "LIMIT" : "PARSE");
     return 3;
   }
-  lua_pushstring(L, r);
-  free(r);
+  push_owned(L, guard, r, strlen(r));
   return 1;
 }
 
@@ -160,6 +186,10 @@ static const luaL_Reg math_funcs[] = {
 };
 
 int luaopen_srm_math(lua_State *L) {
+  luaL_newmetatable(L, GUARD_MT);
+  lua_pushcfunction(L, guard_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   luaL_newlib(L, math_funcs);
   return 1;
 }

@@ -7,6 +7,9 @@ void srm_alloc_init(struct srm_alloc *a, size_t limit) {
   a->used = 0;
   a->limit = limit;
   a->enforcing = 0;
+  a->fail_armed = 0;
+  a->fail_left = 0;
+  a->fail_refusals = 0;
   srm_alloc_clear(a);
 }
 
@@ -21,6 +24,14 @@ int srm_alloc_exhausted(const struct srm_alloc *a) {
   return a->exceeded || a->pending;
 }
 
+long srm_alloc_fail_after(struct srm_alloc *a, long n) {
+  long refusals = a->fail_refusals;
+  a->fail_armed = n >= 0;
+  a->fail_left = n >= 0 ? n : 0;
+  a->fail_refusals = 0;
+  return refusals;
+}
+
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   struct srm_alloc *a = ud;
   /* When ptr is NULL, osize encodes the object type, not a size. */
@@ -31,6 +42,13 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (nsize > old) {
+    if (a->fail_armed) {
+      if (a->fail_left == 0) {
+        a->fail_refusals++;
+        return NULL;
+      }
+      a->fail_left--;
+    }
     if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
       if (a->pending) a->exceeded = 1; /* the previous refusal was not a false alarm */
       a->pending = 1;

@@ -18,12 +18,22 @@ struct srm_alloc {
   int pending;
   const void *refused_ptr;
   size_t refused_osize, refused_nsize;
+  /* Test hook (srm_alloc_fail_after); all zero = off. */
+  int fail_armed;     /* refuse growth once fail_left reaches 0 */
+  long fail_left;     /* growth allocations still granted */
+  long fail_refusals; /* refusals made by the hook since it was armed */
 };
 
 void srm_alloc_init(struct srm_alloc *a, size_t limit);
 /* Whether memory really ran out since the flags were last cleared. */
 int srm_alloc_exhausted(const struct srm_alloc *a);
 void srm_alloc_clear(struct srm_alloc *a);
+/* Test hook for the allocation-failure sweep (tests/lua/test_alloc_sweep.lua): with n >= 0,
+** grant the next n growth requests, then refuse every one (independently of limit and
+** enforcing) until called again; n < 0 turns the hook off. Shrinks and frees always succeed.
+** Returns the number of refusals the hook made since it was last armed. Reached only through
+** the test-only module srm.testhook, which `srm lua` alone registers. */
+long srm_alloc_fail_after(struct srm_alloc *a, long n);
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize);
 
 #endif

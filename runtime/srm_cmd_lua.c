@@ -3,6 +3,7 @@
 ** later model calls work) with the full standard library and no budgets. */
 #include "srm_cmd.h"
 #include "srm_host.h"
+#include "srm_modules.h"
 #include "srm_sched.h"
 
 #include <lauxlib.h>
@@ -39,6 +40,11 @@ int srm_cmd_lua(int argc, char **argv) {
     return SRM_EXIT_FAILURE;
   }
   lua_State *L = h.L;
+  /* Test-only hooks (the allocation-failure sweep): this trusted runner alone offers them. */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_srm_testhook);
+  lua_setfield(L, -2, "srm.testhook");
+  lua_pop(L, 1);
   lua_createtable(L, argc - i, 1);
   for (int k = i; k < argc; k++) {
     lua_pushstring(L, argv[k]);

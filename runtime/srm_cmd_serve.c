@@ -321,6 +321,7 @@ static enum MHD_Result send_metrics(struct serve *sv, struct MHD_Connection *c) 
   struct metrics m;
   pthread_mutex_lock(&sv->lock);
   m = sv->m;
+  unsigned inflight = sv->inflight;
   pthread_mutex_unlock(&sv->lock);
   size_t cap = 16384, n = 0;
   char *out = malloc(cap);
@@ -335,6 +336,9 @@ static enum MHD_Result send_metrics(struct serve *sv, struct MHD_Connection *c) 
     for (int k = 1; k <= 5; k++)
       if (m.requests[r][k])
         EMIT("srm_requests_total{path=\"%s\",code=\"%dxx\"} %lu\n", ROUTES[r], k, m.requests[r][k]);
+  EMIT("# HELP srm_requests_in_flight HTTP requests being handled (this one included).\n"
+       "# TYPE srm_requests_in_flight gauge\nsrm_requests_in_flight %u\n",
+       inflight);
   EMIT("# HELP srm_request_seconds Latency of scoring requests.\n"
        "# TYPE srm_request_seconds histogram\n");
   unsigned long cum = 0;

@@ -16,5 +16,6 @@ int luaopen_srm_transport(lua_State *L);
 int luaopen_srm_cache(lua_State *L);
 int luaopen_srm_luabox(lua_State *L);
 int luaopen_srm_yaml(lua_State *L);
+int luaopen_srm_testhook(lua_State *L); /* test-only: registered by `srm lua` alone */
 
 #endif

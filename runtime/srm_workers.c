@@ -38,6 +38,7 @@ struct worker {
   size_t assigned;                   /* submitted to this worker and not yet collected */
   long reload_tried[SRM_MAX_SKILLS]; /* the last generation this worker tried to load */
   int started, ready, failed;
+  int exiting; /* under pool->lock: its event loop is being freed, never wake it again */
   char error[700];
   struct srm_llm_totals totals;
 };
@@ -55,6 +56,12 @@ struct srm_workers {
   unsigned next_work;              /* round robin for srm_workers_submit_work */
   char error[700];
 };
+
+/* Wakes a worker's event loop. The caller holds pool->lock: a worker sets `exiting` under the
+** lock before it frees its loop, so the loop (and its eventfd) is alive for the whole wakeup. */
+static void wake_locked(struct worker *wk) {
+  if (wk->started && wk->ready && !wk->failed && !wk->exiting) srm_sched_wakeup(wk->e.h.sched);
+}
 
 /* Reloads the skills whose wanted generation changed (srm_workers_reload); called by the worker
 ** between records, so its records in flight keep their version. */
@@ -156,6 +163,9 @@ static void *worker_main(void *arg) {
     else
       srm_sched_idle(wk->e.h.sched, 0.05); /* woken on submit */
   }
+  pthread_mutex_lock(&p->lock);
+  wk->exiting = 1;
+  pthread_mutex_unlock(&p->lock);
   srm_exec_llm_totals(&wk->e, &wk->totals);
   srm_exec_close(&wk->e);
   return NULL;
@@ -178,9 +188,11 @@ struct srm_workers *srm_workers_start(int n, const struct run_opts *o, char *err
     w[i].pool = p;
     if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
       snprintf(err, errlen, "cannot start worker thread %d", i + 1);
+      pthread_mutex_lock(&p->lock);
       p->stopping = 1;
       for (int k = 0; k < i; k++)
-        srm_sched_wakeup(w[k].e.h.sched);
+        wake_locked(&w[k]); /* a worker not ready yet sees stopping once it is */
+      pthread_mutex_unlock(&p->lock);
       for (int k = 0; k < i; k++)
         pthread_join(w[k].thread, NULL);
       free(w);
@@ -238,9 +250,9 @@ int srm_workers_submit(struct srm_workers *p, uint64_t seq, uint64_t lineno, con
   best->tail = j;
   best->assigned++;
   p->pending++;
-  pthread_mutex_unlock(&p->lock);
   /* A worker drains its whole inbox each turn, so only an empty one may have it asleep. */
-  if (was_empty) srm_sched_wakeup(best->e.h.sched);
+  if (was_empty) wake_locked(best);
+  pthread_mutex_unlock(&p->lock);
   return 0;
 }
 
@@ -256,17 +268,17 @@ int srm_workers_submit_work(struct srm_workers *p, struct srm_work *work) {
   else
     wk->head = j;
   wk->tail = j;
+  if (was_empty) wake_locked(wk);
   pthread_mutex_unlock(&p->lock);
-  if (was_empty) srm_sched_wakeup(wk->e.h.sched);
   return 0;
 }
 
 void srm_workers_reload(struct srm_workers *p, int skill, long generation) {
   pthread_mutex_lock(&p->lock);
   p->reload_gen[skill] = generation;
-  pthread_mutex_unlock(&p->lock);
   for (int i = 0; i < p->n; i++)
-    if (p->w[i].ready && !p->w[i].failed) srm_sched_wakeup(p->w[i].e.h.sched);
+    wake_locked(&p->w[i]);
+  pthread_mutex_unlock(&p->lock);
 }
 
 size_t srm_workers_collect(struct srm_workers *p, srm_row_fn fn, void *ud, double wait_s) {
@@ -311,10 +323,11 @@ const char *srm_workers_error(struct srm_workers *p) {
 void srm_workers_stop(struct srm_workers *p, struct srm_llm_totals *t) {
   pthread_mutex_lock(&p->lock);
   p->stopping = 1;
+  for (int i = 0; i < p->n; i++)
+    wake_locked(&p->w[i]);
   pthread_mutex_unlock(&p->lock);
   for (int i = 0; i < p->n; i++) {
     if (!p->w[i].started) continue;
-    if (p->w[i].ready && !p->w[i].failed) srm_sched_wakeup(p->w[i].e.h.sched);
     pthread_join(p->w[i].thread, NULL);
     if (t) {
       struct srm_llm_totals *x = &p->w[i].totals;

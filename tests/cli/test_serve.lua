@@ -208,10 +208,18 @@ end)
 T.case("SIGTERM: stop accepting, finish the request in flight, exit 0", function()
   local url, h = start { skill }
   local out = dir .. "/drain.out"
-  C.write(dir .. "/drain.json", json.encode { records = { { response = "z", label = "z", slow = 0.7 } } })
+  C.write(dir .. "/drain.json", json.encode { records = { { response = "z", label = "z", slow = 1.5 } } })
   os.execute("python3 tests/cli/http_client.py POST " .. C.quote(url .. "/v1/score") .. " "
     .. C.quote(dir .. "/drain.json") .. " >" .. C.quote(out) .. " &")
-  sleep(0.25)
+  -- wait until the scoring request is in flight (the /metrics request itself is the other one)
+  local in_flight = 0
+  for _ = 1, 200 do
+    local _, m = http("GET", url .. "/metrics")
+    in_flight = tonumber(m:match("\nsrm_requests_in_flight (%d+)")) or 0
+    if in_flight >= 2 then break end
+    sleep(0.02)
+  end
+  T.eq(in_flight, 2, "the slow request reached the server")
   h:kill("TERM")
   local code, _, err = h:wait(10)
   T.eq(code, 0, "exit: " .. tostring(err))
