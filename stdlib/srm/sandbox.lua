@@ -174,6 +174,19 @@ function M.new_env(skill_name, load_local)
   for _, k in ipairs(BASE) do env[k] = G[k] end
   for k, v in pairs(L) do env[k] = v end
 
+  -- A __gc metamethod would run at some later collection, in whatever record (or at exit)
+  -- happens to trigger it, outside every budget: skills may not set one. Lua marks an object
+  -- for finalization only if its metatable has __gc when setmetatable is called, so checking
+  -- here is enough.
+  local raw_setmetatable = G.setmetatable
+  env.setmetatable = function(t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+      M.violation("setmetatable: __gc metamethods are not allowed in skills (a finalizer would run "
+        .. "outside the record's budgets)", 2)
+    end
+    return raw_setmetatable(t, mt)
+  end
+
   env.print = function(...)
     local parts = table.pack(...)
     for i = 1, parts.n do parts[i] = tostring(parts[i]) end
