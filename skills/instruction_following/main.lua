@@ -23,10 +23,7 @@ local function verifiable(record)
     detail = { instructions = results } }
 end
 
-local function tc(name, args)
-  return { id = "c_" .. name, type = "function", ["function"] = { name = name, arguments = args } }
-end
-local function reply(name, args) return { tool_calls = { tc(name, args) } } end
+local reply = srm.llm.tool_reply -- canned tool calls for the self-tests
 
 return srm.skill {
   name = "instruction_following",

@@ -3,10 +3,7 @@
 -- checklist and metadata become resources too (labels are never shown).
 local srm = require "srm"
 
-local function tc(name, args)
-  return { id = "c_" .. name, type = "function", ["function"] = { name = name, arguments = args } }
-end
-local function reply(name, args) return { tool_calls = { tc(name, args) } } end
+local reply = srm.llm.tool_reply -- canned tool calls for the self-tests
 
 return srm.skill {
   name = "reward_judge",

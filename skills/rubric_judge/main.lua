@@ -26,10 +26,7 @@ local function weighted(_, _, args)
     detail = { on_1_10 = math.floor((1 + 9 * s) * 10 + 0.5) / 10 } }
 end
 
-local function tc(name, args)
-  return { id = "c_" .. name, type = "function", ["function"] = { name = name, arguments = args } }
-end
-local function reply(name, args) return { tool_calls = { tc(name, args) } } end
+local reply = srm.llm.tool_reply -- canned tool calls for the self-tests
 
 return srm.skill {
   name = "rubric_judge",

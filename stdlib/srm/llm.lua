@@ -330,6 +330,13 @@ local function send(bodies, timeouts, retries)
   return replies
 end
 
+-- llm.tool_reply(name, arguments) -> a canned reply for self-tests (a test case's `llm` list)
+-- in which the model calls tool `name` with `arguments` (a JSON text).
+function llm.tool_reply(name, arguments)
+  return { tool_calls = { { id = "c_" .. name, type = "function",
+    ["function"] = { name = name, arguments = arguments } } } }
+end
+
 --[[
 llm.chat{model=, messages=, temperature=, top_p=, max_tokens=, seed=, stop=, tools=,
          tool_choice=, response_format=, timeout=, retries=, extra=}
