@@ -4,7 +4,8 @@
 ** an intermediate buffer (a quarter of all CPU when a run sends 8 KB prompts to a model), read
 ** every number as a double (ids above 2^53 came back rounded, integers needed a second pass),
 ** and decoded an empty array as a table indistinguishable from {}. This decoder builds Lua values
-** in one pass straight from the input: strings without escapes are pushed from the input bytes,
+** in one pass straight from the input: strings without escapes are pushed from the input bytes
+** (ill-formed UTF-8 is repaired to U+FFFD, so every decoded string is valid UTF-8),
 ** integers are read exactly, arrays carry the array marker from the start, and the nesting depth
 ** is bounded by the caller. It accepts exactly RFC 8259 JSON (one value, optional whitespace
 ** around it). */
@@ -140,13 +141,25 @@ static int read_escape(struct json_dec *d, luaL_Buffer *b) {
   return 0;
 }
 
-/* The string whose opening quote is at d->p; pushes it. Bytes >= 0x80 pass through as they are
-** (the JSONL reader checks UTF-8 on input lines; srm's encoder repairs what it writes). */
+/* Advances over a run that a Lua string holds as it is: plain ASCII and well-formed UTF-8. */
+static void skip_plain(struct json_dec *d) {
+  for (;;) {
+    d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 1);
+    if (d->p >= d->end || *d->p < 0x80) return;
+    size_t bad = 0, seq = srm_utf8_seq(d->p, d->end, &bad);
+    if (!seq) return;
+    d->p += seq;
+  }
+}
+
+/* The string whose opening quote is at d->p; pushes it. Ill-formed UTF-8 becomes U+FFFD (one per
+** maximal ill-formed sequence, as the encoder does), so decoded strings are always valid UTF-8
+** and encoding them changes nothing. */
 static int read_string(struct json_dec *d) {
   d->p++; /* opening quote */
   const unsigned char *start = d->p;
-  d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 0);
-  if (d->p < d->end && *d->p == '"') { /* the common case: no escape */
+  skip_plain(d);
+  if (d->p < d->end && *d->p == '"') { /* the common case: nothing to change */
     lua_pushlstring(d->L, (const char *)start, (size_t)(d->p - start));
     d->p++;
     return 0;
@@ -167,9 +180,14 @@ static int read_string(struct json_dec *d) {
       rc = read_escape(d, &b);
     } else if (c < 0x20) {
       rc = fail(d, "control character in string");
+    } else if (c >= 0x80 && !srm_utf8_seq(d->p, d->end, &(size_t){0})) {
+      size_t bad = 0;
+      srm_utf8_seq(d->p, d->end, &bad);
+      luaL_addlstring(&b, "\xEF\xBF\xBD", 3);
+      d->p += bad;
     } else {
       start = d->p;
-      d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 0);
+      skip_plain(d);
       luaL_addlstring(&b, (const char *)start, (size_t)(d->p - start));
     }
     if (rc != 0) {
