@@ -193,6 +193,25 @@ end
 ---------------------------------------------------------------------------------------------
 
 -- Arithmetic mean, or nil for an empty list. Sums left to right like Python's sum().
+-- Groups prediction rows by their sample (bench.sample), samples in the order they first appear.
+-- new_group(b) builds a sample's group from its first row's bench; add(group, row, b) records a
+-- row and returns false when the row holds no valid verdict.
+-- -> groups (sample -> group), order (samples), rows, rows without a valid verdict
+function C.group_by_sample(preds, new_group, add)
+  local groups, order, no_verdict = {}, {}, 0
+  for _, p in ipairs(preds) do
+    local b = p.bench
+    local g = groups[b.sample]
+    if not g then
+      g = new_group(b)
+      groups[b.sample] = g
+      order[#order + 1] = b.sample
+    end
+    if add(g, p, b) == false then no_verdict = no_verdict + 1 end
+  end
+  return groups, order, #preds, no_verdict
+end
+
 function C.mean(list)
   if #list == 0 then return nil end
   local s = 0

@@ -155,27 +155,18 @@ local function rank_stats(edges, score)
 end
 
 function M.evaluate(preds)
-  local prompts, order = {}, {}
-  local rows, no_verdict = 0, 0
-  for _, p in ipairs(preds) do
-    local b = p.bench
-    rows = rows + 1
-    local pr = prompts[b.sample]
-    if not pr then
-      pr = { b = b, pairs = {}, first = {}, checks = {}, labels = {} }
-      prompts[b.sample] = pr
-      order[#order + 1] = b.sample
-    end
-    if b.mode == "checklist" then
-      local v, valid = item_verdicts(p, #b.labels)
-      if not valid then no_verdict = no_verdict + 1 end
-      pr.checks[b.response_index], pr.labels[b.response_index] = v, b.labels
-    else
+  local prompts, order, rows, no_verdict = C.group_by_sample(preds,
+    function(b) return { b = b, pairs = {}, first = {}, checks = {}, labels = {} } end,
+    function(pr, p, b)
+      if b.mode == "checklist" then
+        local v, valid = item_verdicts(p, #b.labels)
+        pr.checks[b.response_index], pr.labels[b.response_index] = v, b.labels
+        return valid and true or false
+      end
       local v = C.pair_verdict(p)
-      if v == nil then no_verdict = no_verdict + 1 end
       pr.pairs[b.pair], pr.first[b.pair] = v, b.first
-    end
-  end
+      return v ~= nil
+    end)
   table.sort(order, function(x, y) return prompts[x].b.index < prompts[y].b.index end)
   local rng = S.py_random(42)
   local by_type = {}

@@ -114,21 +114,13 @@ local function winner(pr, x, y)
 end
 
 function M.evaluate(preds)
-  local prompts, order = {}, {}
-  local rows, no_verdict = 0, 0
-  for _, p in ipairs(preds) do
-    local b = p.bench
-    rows = rows + 1
-    local pr = prompts[b.sample]
-    if not pr then
-      pr = { b = b, verdicts = {}, tasks = {} }
-      prompts[b.sample] = pr
-      order[#order + 1] = b.sample
-    end
-    local v = C.pair_verdict(p)
-    if v == nil then no_verdict = no_verdict + 1 end
-    pr.verdicts[b.pair], pr.tasks[b.pair] = v, b
-  end
+  local prompts, order, rows, no_verdict = C.group_by_sample(preds,
+    function(b) return { b = b, verdicts = {}, tasks = {} } end,
+    function(pr, p, b)
+      local v = C.pair_verdict(p)
+      pr.verdicts[b.pair], pr.tasks[b.pair] = v, b
+      return v ~= nil
+    end)
   local sums = { pass1 = 0, random = 0, oracle = 0, majority = 0 }
   local ko = {}
   for _, k in ipairs(M.KS) do ko[k] = 0 end
