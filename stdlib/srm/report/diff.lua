@@ -14,22 +14,14 @@ local options = require "srm.options"
 local S = require "srm.report.stats"
 local V = require "srm.report.svg"
 local H = require "srm.report.html"
+local R = require "srm.report.rows"
 
 local D = {}
 
 D.DELTA_BINS = 20
 D.LIMITS = { components = 32, transitions = 24, ids_listed = 5, skills = 8 }
 
-local function num(v)
-  if type(v) == "number" and v == v and v > -math.huge and v < math.huge then return v end
-  return nil
-end
-
-local function str(v)
-  if type(v) == "string" then return v end
-  if type(v) == "number" then return tostring(v) end
-  return nil
-end
+local num, str = R.num, R.str -- a finite number else nil; a string (numbers as text) else nil
 
 local function gen_text(g)
   g = num(g)

@@ -47,6 +47,7 @@ local function str(v)
   if type(v) == "number" then return tostring(v) end
   return nil
 end
+R.num, R.str = num, str -- also for srm.report.diff
 
 local function clip(s, n)
   if #s <= n then return s end
