@@ -109,7 +109,9 @@ START_TEST(cpu_limit_is_a_timeout) {
   ck_assert_int_eq(res.reason, SRM_PROC_TIMEOUT);
   ck_assert_int_eq(res.timed_out, 0);
   ck_assert_str_eq(res.message, "CPU time limit of 1 s exceeded");
-  ck_assert_msg(res.cpu_ms >= 900, "cpu %f", res.cpu_ms);
+  /* the kernel samples CPU time by ticks: on a loaded machine the child may be charged a little
+  ** under the limit when SIGXCPU arrives */
+  ck_assert_msg(res.cpu_ms >= 800, "cpu %f", res.cpu_ms);
   srm_proc_release(&proc);
 }
 END_TEST

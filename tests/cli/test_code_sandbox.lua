@@ -18,7 +18,9 @@ local function srm_env(env, args)
   for i, a in ipairs(args) do quoted[i] = C.quote(a) end
   local err = dir .. "/.stderr"
   local t0 = core.now()
-  local ok, how, code = os.execute(env .. " " .. C.quote(C.bin) .. " " .. table.concat(quoted, " ")
+  -- the shell records srm's pid (its working directories are named after it), then becomes srm
+  local ok, how, code = os.execute("sh -c 'echo $$ >" .. dir .. "/.srm_pid; exec \"$0\" \"$@\"' env "
+    .. env .. " " .. C.quote(C.bin) .. " " .. table.concat(quoted, " ")
     .. " >" .. C.quote(dir .. "/.stdout") .. " 2>" .. C.quote(err))
   if how ~= "exit" then code = 128 + (code or 0) end
   return code, C.read(err) or "", core.now() - t0
@@ -87,13 +89,14 @@ T.case("nothing escaped: no file, no connection, no process left", function()
   T.eq(exists("/tmp/srm-cli-escape"), false, "file written outside")
   T.eq(verdict, "nobody", "listener verdict")
   T.eq(count_processes("[s]leep 31337"), 0, "sleep left running")
-  -- Directories left by processes that have exited (srm-code-<pid>-...); other tests running
-  -- at the same time own live ones.
+  -- Directories this test's srm left behind (srm-code-<pid>-...; other tests, running at the
+  -- same time, have their own pids).
+  local mine = (C.read(dir .. "/.srm_pid") or ""):match("%d+")
+  T.truthy(mine, "srm's pid was recorded")
   local n = 0
   local f = io.popen("ls /tmp")
   for name in f:lines() do
-    local pid = name:match("^srm%-code%-(%d+)%-")
-    if pid and not exists("/proc/" .. pid) then n = n + 1 end
+    if name:match("^srm%-code%-(%d+)%-") == mine then n = n + 1 end
   end
   f:close()
   T.eq(n, 0, "working directories left in /tmp")
