@@ -48,6 +48,30 @@ static int configure_map(struct srm_exec *e, const struct run_opts *o, char *err
   return 0;
 }
 
+/* --mode group: runner.set_group{strategy, field, seed} (it checks the names). */
+static int configure_group(struct srm_exec *e, const struct run_opts *o, char *err, size_t errlen) {
+  if (!o->group) return 0;
+  lua_State *L = e->h.L;
+  srm_skill_push_runner_fn(&e->h, &e->sk[0], "set_group");
+  lua_createtable(L, 0, 3);
+  if (o->strategy) {
+    lua_pushstring(L, o->strategy);
+    lua_setfield(L, -2, "strategy");
+  }
+  if (o->candidates) {
+    lua_pushstring(L, o->candidates);
+    lua_setfield(L, -2, "field");
+  }
+  lua_pushinteger(L, (lua_Integer)o->seed);
+  lua_setfield(L, -2, "seed");
+  if (srm_host_pcall(L, 1, 0) != LUA_OK) {
+    snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return -1;
+  }
+  return 0;
+}
+
 int srm_exec_open(struct srm_exec *e, const struct run_opts *o, srm_row_fn on_row, void *ud,
                   char *err, size_t errlen) {
   memset(e, 0, sizeof *e);
@@ -75,6 +99,7 @@ int srm_exec_open(struct srm_exec *e, const struct run_opts *o, srm_row_fn on_ro
     if (lr != SRM_LOAD_OK) return lr == SRM_LOAD_USAGE ? SRM_EXIT_USAGE : SRM_EXIT_SKILL;
   }
   if (configure_map(e, o, err, errlen) != 0) return SRM_EXIT_USAGE;
+  if (configure_group(e, o, err, errlen) != 0) return SRM_EXIT_USAGE;
   e->prepare_ref = runner_ref(e, "prepare");
   e->evaluate_ref = runner_ref(e, "evaluate");
   e->finish_ref = runner_ref(e, "finish");

@@ -85,8 +85,14 @@ void srm_run_usage(FILE *f) {
       "\n"
       "Benchmarks (docs/eval.md): DATA is the benchmark's own file, expanded into judge tasks in\n"
       "OUT.tasks.jsonl first; rows carry each task's bookkeeping for `srm eval`.\n"
-      "      --bench NAME[:OPTS]   judgebench, rewardbench2, rmbench, ifrewardbench, jetts\n"
-      "      --seed N              seed of the expansion's shuffles (default 0)\n",
+      "      --bench NAME[:OPTS]   judgebench, rewardbench2, rmbench, ifrewardbench, jetts,\n"
+      "                            bestofn\n"
+      "      --seed N              seed of the expansion's shuffles (default 0)\n"
+      "\n"
+      "Best-of-N (docs/cli.md): each record is a prompt with N candidate completions.\n"
+      "      --mode group          pick one candidate per record; the row names it\n"
+      "      --strategy S          argmax (default), knockout, tournament, majority, random\n"
+      "      --candidates FIELD    the array of candidates (default: responses)\n",
       f);
 }
 
@@ -152,6 +158,9 @@ enum {
   OPT_REQUEST_TIMEOUT,
   OPT_TRACE,
   OPT_SETTING,
+  OPT_MODE,
+  OPT_STRATEGY,
+  OPT_CANDIDATES,
 };
 
 static const struct option long_opts[] = {
@@ -192,6 +201,9 @@ static const struct option long_opts[] = {
     {"request-timeout", required_argument, 0, OPT_REQUEST_TIMEOUT},
     {"trace", required_argument, 0, OPT_TRACE},
     {"setting", required_argument, 0, OPT_SETTING},
+    {"mode", required_argument, 0, OPT_MODE},
+    {"strategy", required_argument, 0, OPT_STRATEGY},
+    {"candidates", required_argument, 0, OPT_CANDIDATES},
     {0, 0, 0, 0},
 };
 
@@ -366,6 +378,19 @@ int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
       if (parse_int("--seed", optarg, 0, &n)) return -1;
       o->seed = (uint64_t)n;
       break;
+    case OPT_MODE:
+      if (strcmp(optarg, "group") != 0 && strcmp(optarg, "record") != 0) {
+        fprintf(stderr, "%s: --mode %s: expected record or group\n", cmd_name, optarg);
+        return -1;
+      }
+      o->group = strcmp(optarg, "group") == 0;
+      break;
+    case OPT_STRATEGY:
+      o->strategy = optarg;
+      break;
+    case OPT_CANDIDATES:
+      o->candidates = optarg;
+      break;
     case ':':
       fprintf(stderr, "%s: option %s needs a value\n", cmd_name, argv[optind - 1]);
       return -1;
@@ -375,8 +400,9 @@ int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
     }
   }
   if (serve) {
-    if (o->out || o->resume || o->bench || o->limit >= 0) {
-      fprintf(stderr, "%s: -o, --resume, --bench and --limit are srm run options\n", cmd_name);
+    if (o->out || o->resume || o->bench || o->limit >= 0 || o->group) {
+      fprintf(stderr, "%s: -o, --resume, --bench, --limit and --mode are srm run options\n",
+              cmd_name);
       return -1;
     }
     int nskills = argc - optind;
@@ -401,6 +427,10 @@ int srm_run_parse_for(int serve, int argc, char **argv, struct run_opts *o) {
   }
   o->skill = argv[optind];
   o->data = argv[optind + 1];
+  if ((o->strategy || o->candidates) && !o->group) {
+    fprintf(stderr, "%s: --strategy and --candidates need --mode group\n", cmd_name);
+    return -1;
+  }
   if ((o->resume || o->retry_failed) && (!o->out || strcmp(o->out, "-") == 0)) {
     fprintf(stderr, "%s: --resume and --retry-failed need an output file (-o OUT)\n", cmd_name);
     return -1;

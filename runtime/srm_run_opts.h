@@ -55,9 +55,12 @@ struct run_opts {
   double request_timeout;      /* seconds a request may take before a 504 */
   const char *more_skills[15]; /* srm serve: skills after the first */
   int nmore_skills;
-  const char *bench;     /* --bench NAME[:OPTS]: DATA is a benchmark file, expanded first */
-  uint64_t seed;         /* --seed: the benchmark expansion's shuffles */
-  char tasks_path[4096]; /* with --bench: OUT.tasks.jsonl, the expanded records */
+  const char *bench;      /* --bench NAME[:OPTS]: DATA is a benchmark file, expanded first */
+  uint64_t seed;          /* --seed: the benchmark expansion's shuffles */
+  char tasks_path[4096];  /* with --bench: OUT.tasks.jsonl, the expanded records */
+  int group;              /* --mode group: a record is N candidates, best-of-N selection */
+  const char *strategy;   /* --strategy (group mode; NULL: argmax) */
+  const char *candidates; /* --candidates FIELD (group mode; NULL: responses) */
 };
 
 /* Per-record budgets by default (srm run flags; srm check uses the same). */

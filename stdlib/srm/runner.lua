@@ -229,7 +229,19 @@ function M.finish(skill, id, result, kill, err, latency_ms, bench)
   return encode_row(skill, id, r, latency_ms, bench)
 end
 
-M.evaluate = function(skill, record) return evaluate.evaluate(skill, record, skill.ctx) end
+-- --mode group: every record is a group of candidate completions (srm.group); nil: one record,
+-- one evaluation.
+local group_opts = nil
+
+-- set_group{strategy=, field=, seed=}: switch to best-of-N selection; raises on a bad option.
+function M.set_group(opts)
+  group_opts = require("srm.group").configure(opts)
+end
+
+function M.evaluate(skill, record)
+  if group_opts then return require("srm.group").evaluate(skill, record, skill.ctx, group_opts) end
+  return evaluate.evaluate(skill, record, skill.ctx)
+end
 
 -- abandon(co): a record's task was stopped; release the model calls it was sending.
 function M.abandon(co)

@@ -47,6 +47,8 @@ local function id_of(record)
   if id == nil then id = json.null end
   return id
 end
+-- trace.id_of(record) -> the row id noted for record (else its id / key field, else null)
+M.id_of = id_of
 
 -- trace.emit(record, entry) -> true | false: writes {"id": <row id>, "trace": entry} as one line.
 -- Values JSON cannot hold are written as text. Does nothing without an open file.

@@ -84,7 +84,7 @@ T.case("srm bench list names every benchmark and its options", function()
   local code, out = C.srm({ "bench", "list" }, dir)
   T.eq(code, 0, "exit")
   T.eq(out, "judgebench\nrewardbench2  options: ratings\nrmbench  options: both, pointwise\n"
-    .. "ifrewardbench  options: checklist\njetts\n", "list")
+    .. "ifrewardbench  options: checklist\njetts\nbestofn\n", "list")
 end)
 
 T.done()

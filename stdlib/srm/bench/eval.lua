@@ -14,7 +14,7 @@ local C = require "srm.bench.common"
 
 local E = {}
 
-E.NAMES = { "judgebench", "rewardbench2", "rmbench", "ifrewardbench", "jetts" }
+E.NAMES = { "judgebench", "rewardbench2", "rmbench", "ifrewardbench", "jetts", "bestofn" }
 
 -- benchmark(spec) -> module, options | nil, message. Options are the comma-separated words after
 -- a colon (e.g. "rmbench:both"); each module lists the ones it accepts.

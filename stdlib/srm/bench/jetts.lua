@@ -25,6 +25,7 @@
 --             a prompt where none has one scores its first response)
 local C = require "srm.bench.common"
 local smath = require "srm.math"
+local group = require "srm.group"
 
 local M = { name = "jetts", options = {} }
 
@@ -40,25 +41,10 @@ local function meta_of(v)
   return type(v) == "table" and type(v.metadata) == "table" and v.metadata or {}
 end
 
--- The index (1-based) of the majority-vote representative among the first n responses.
+-- The index (1-based) of the majority-vote representative among the first n responses (the
+-- first one when none has an answer); the vote itself is srm.group's, shared with best-of-N.
 local function majority(answers, n)
-  local classes = {} -- {rep = index, answer = text, count}
-  for i = 1, n do
-    local a = answers[i]
-    if a then
-      local found
-      for _, c in ipairs(classes) do
-        if c.answer == a or smath.equal(c.answer, a) then found = c break end
-      end
-      if found then found.count = found.count + 1
-      else classes[#classes + 1] = { rep = i, answer = a, count = 1 } end
-    end
-  end
-  local best
-  for _, c in ipairs(classes) do
-    if not best or c.count > best.count then best = c end
-  end
-  return best and best.rep or 1
+  return (group.majority(answers, n)) or 1
 end
 M.majority = majority
 
