@@ -187,6 +187,21 @@ function M.new_env(skill_name, load_local)
     return raw_setmetatable(t, mt)
   end
 
+  -- Lua runs xpcall's message handler while the error is being raised; when the error came
+  -- from a hook (the budget check raising where it cannot yield) Lua leaves hooks off during
+  -- that call, so a loop in the handler would escape every budget. Skills have no debug
+  -- library, so a handler cannot inspect the failing stack anyway: here it runs after the
+  -- stack has unwound, as an ordinary budgeted call. An error in the handler is its result.
+  local pcall_, pack, unpack = G.pcall, table.pack, table.unpack
+  env.xpcall = function(f, handler, ...)
+    if type(handler) ~= "function" then
+      error("bad argument #2 to 'xpcall' (function expected, got " .. type(handler) .. ")", 2)
+    end
+    local r = pack(pcall_(f, ...))
+    if r[1] then return unpack(r, 1, r.n) end
+    return false, (select(2, pcall_(handler, r[2])))
+  end
+
   env.print = function(...)
     local parts = table.pack(...)
     for i = 1, parts.n do parts[i] = tostring(parts[i]) end
