@@ -78,13 +78,9 @@ function M.evaluate(preds)
     else
       no_selection = no_selection + 1
     end
-    local total, best = 0, labels[1]
-    for i = 1, n do
-      total = total + labels[i]
-      if labels[i] > best then best = labels[i] end
-    end
-    sums.first = sums.first + labels[1]
-    sums.random = sums.random + total / n
+    local first, mean, best = C.reference_picks(labels, n)
+    sums.first = sums.first + first
+    sums.random = sums.random + mean
     sums.oracle = sums.oracle + best
   end
   local groups = #preds

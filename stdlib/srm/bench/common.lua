@@ -192,6 +192,17 @@ end
 -- Numbers and Markdown
 ---------------------------------------------------------------------------------------------
 
+-- Reference selections over the first n scores of N candidates: the first one's score (pass@1),
+-- the mean (the expected score of a uniform random pick) and the best (the oracle).
+function C.reference_picks(scores, n)
+  local total, best = 0, scores[1]
+  for i = 1, n do
+    total = total + scores[i]
+    if scores[i] > best then best = scores[i] end
+  end
+  return scores[1], total / n, best
+end
+
 -- Arithmetic mean, or nil for an empty list. Sums left to right like Python's sum().
 -- Groups prediction rows by their sample (bench.sample), samples in the order they first appear.
 -- new_group(b) builds a sample's group from its first row's bench; add(group, row, b) records a

@@ -145,31 +145,45 @@ function E.markdown(spec, metrics)
   return mod.markdown(metrics)
 end
 
+-- parse_args(argv, first, valued, cmd, usage) -> positional, values | nil, exit code. valued maps
+-- an option that takes a value to the key it is stored under; -h/--help prints usage (exit 0);
+-- any other word starting with "-" (but "-" itself) is a usage error (exit 2).
+local function parse_args(argv, first, valued, cmd, usage)
+  local pos, values = {}, {}
+  local i = first
+  while i <= #argv do
+    local a = argv[i]
+    if valued[a] then
+      if argv[i + 1] == nil then
+        io.stderr:write(cmd .. ": " .. a .. " needs a value\n", usage)
+        return nil, 2
+      end
+      values[valued[a]] = argv[i + 1]
+      i = i + 2
+    elseif a == "-h" or a == "--help" then
+      io.stdout:write(usage)
+      return nil, 0
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      io.stderr:write(cmd .. ": unknown option '" .. a .. "'\n", usage)
+      return nil, 2
+    else
+      pos[#pos + 1] = a
+      i = i + 1
+    end
+  end
+  return pos, values
+end
+
 local EVAL_USAGE = "usage: srm eval BENCH PREDICTIONS [-o metrics.json] [--md summary.md]\n"
   .. "  BENCH: " .. table.concat(E.NAMES, ", ") .. "\n"
 
 -- srm eval BENCH PREDICTIONS [-o FILE] [--md FILE]. Metrics JSON goes to -o, else stdout; the
 -- Markdown summary goes to --md, else stdout when -o is given. Exit 0, 1 (I/O, bad rows), 2 (usage).
 function E.main(argv)
-  local pos, out, md = {}, nil, nil
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    if a == "-o" or a == "--output" or a == "--md" then
-      if not argv[i + 1] then io.stderr:write("srm eval: " .. a .. " needs a file\n", EVAL_USAGE) return 2 end
-      if a == "--md" then md = argv[i + 1] else out = argv[i + 1] end
-      i = i + 2
-    elseif a == "-h" or a == "--help" then
-      io.stdout:write(EVAL_USAGE)
-      return 0
-    elseif a:sub(1, 1) == "-" and a ~= "-" then
-      io.stderr:write("srm eval: unknown option '" .. a .. "'\n", EVAL_USAGE)
-      return 2
-    else
-      pos[#pos + 1] = a
-      i = i + 1
-    end
-  end
+  local pos, opt = parse_args(argv, 1, { ["-o"] = "out", ["--output"] = "out", ["--md"] = "md" },
+    "srm eval", EVAL_USAGE)
+  if not pos then return opt end
+  local out, md = opt.out, opt.md
   if #pos ~= 2 then io.stderr:write("srm eval: expected BENCH and PREDICTIONS\n", EVAL_USAGE) return 2 end
   local mod, why = E.benchmark(pos[1])
   if not mod then io.stderr:write("srm eval: " .. why .. "\n") return 2 end
@@ -201,25 +215,13 @@ function E.expand_main(argv)
     return 0
   end
   if argv[1] ~= "expand" then io.stderr:write(EXPAND_USAGE) return 2 end
-  local pos, seed, positions = {}, 0, nil
-  local i = 2
-  while i <= #argv do
-    local a = argv[i]
-    if a == "--seed" then
-      seed = math.tointeger(tonumber(argv[i + 1] or ""))
-      if not seed then io.stderr:write("srm bench: --seed expects an integer\n") return 2 end
-      i = i + 2
-    elseif a == "--positions" then
-      positions = argv[i + 1]
-      if not positions then io.stderr:write("srm bench: --positions needs a file\n") return 2 end
-      i = i + 2
-    elseif a:sub(1, 1) == "-" then
-      io.stderr:write("srm bench: unknown option '" .. a .. "'\n", EXPAND_USAGE)
-      return 2
-    else
-      pos[#pos + 1] = a
-      i = i + 1
-    end
+  local pos, opt = parse_args(argv, 2, { ["--seed"] = "seed", ["--positions"] = "positions" },
+    "srm bench", EXPAND_USAGE)
+  if not pos then return opt end
+  local seed, positions = 0, opt.positions
+  if opt.seed then
+    seed = math.tointeger(tonumber(opt.seed))
+    if not seed then io.stderr:write("srm bench: --seed expects an integer\n") return 2 end
   end
   if #pos ~= 3 then io.stderr:write("srm bench: expected BENCH, IN and OUT\n", EXPAND_USAGE) return 2 end
   local mod, why = E.benchmark(pos[1])

@@ -115,13 +115,9 @@ function M.evaluate(preds)
     local b = pr.b
     local scores, n = b.scores, b.candidates
     local top = math.min(n, 10)
-    local total, best = 0, scores[1]
-    for i = 1, top do
-      total = total + scores[i]
-      if scores[i] > best then best = scores[i] end
-    end
-    sums.pass1 = sums.pass1 + scores[1]
-    sums.random = sums.random + total / top
+    local first, mean, best = C.reference_picks(scores, top)
+    sums.pass1 = sums.pass1 + first
+    sums.random = sums.random + mean
     sums.oracle = sums.oracle + best
     sums.majority = sums.majority + scores[b.majority]
     for _, k in ipairs(M.KS) do
