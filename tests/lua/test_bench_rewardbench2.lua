@@ -73,15 +73,17 @@ T.case("subset scores, the Ties formula and the leaderboard mean", function()
   local ties = m.subsets.Ties
   -- acc(ref) = 1/2, acc(tied) = 2/2; both prompts have a spread:
   --   prompt 1: tied margin 1 > spread 2? no (0); min(2, 1) = 1 > 2? no (0); tanh(1/2 - 1)
-  --   prompt 2: 5 > 0 yes (1); min(-2, 5) > 0? no (0); spread 0: no tanh term
-  -- score = 0.3*1 + 0.3*0.5 + 0.2*0.5 + 0.2*0 + 0.01*tanh(-0.5)
-  --       = 0.55 - 0.0046211715726000974 = 0.5453788284273998 (CPython)
+  --   prompt 2: 5 > 0 yes (1); min(-2, 5) > 0? no (0); spread 0: the official numpy code
+  --             divides -2 by 0 -> -inf, tanh(-inf - 1) = -1 (a 0/0 would be NaN -> 0)
+  -- margin score = (tanh(-0.5) + -1) / 2 = -0.7310585786300049
+  -- score = 0.3*1 + 0.3*0.5 + 0.2*0.5 + 0.2*0 + 0.01*(-0.7310585786300049)
+  --       = 0.5426894142136999 (CPython)
   T.eq({ ties.accuracy_ref, ties.accuracy_tied, ties.correctness_preferred,
     ties.correctness_preferred_hard, ties.prompts_common, ties.samples }, { 0.5, 1, 0.5, 0, 2, 4 }, "parts")
-  T.near(ties.margin_score, -0.46211715726000974, 1e-16, "tanh(-0.5)")
-  T.near(ties.score, 0.5453788284273998, 1e-16, "Ties score")
-  -- leaderboard: (0.625 + 1 + 0 + 1 + 0.25 + 0.5453788284273998) / 6 = 0.5700631380712333
-  T.near(m.score, 0.5700631380712333, 1e-15, "mean of the six subsets")
+  T.near(ties.margin_score, -0.7310585786300049, 1e-16, "mean of tanh(-0.5) and -1")
+  T.near(ties.score, 0.5426894142136999, 1e-16, "Ties score")
+  -- leaderboard: (0.625 + 1 + 0 + 1 + 0.25 + 0.5426894142136999) / 6 = 0.56961490236895
+  T.near(m.score, 0.56961490236895, 1e-15, "mean of the six subsets")
   T.eq({ m.rows, m.no_verdict }, { 20, 3 }, "f2 failed, fo1 'E', one Ties timeout")
 end)
 

@@ -1,5 +1,5 @@
 /* srm: srm-mock, a loopback OpenAI-compatible chat-completions server for the model-call tests
-** and benchmarks. One libmicrohttpd daemon (epoll, internal thread or thread pool) answers
+** and benchmarks. One libmicrohttpd daemon (poll, internal thread or thread pool) answers
 ** POST /v1/chat/completions with scripted replies; a timer thread resumes suspended connections
 ** when their latency is over, so thousands of slow requests cost no thread each. Behaviour is
 ** scripted per request by [[mock:...]] directives in the last user message and globally by
@@ -1125,8 +1125,12 @@ int main(int argc, char **argv) {
 
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
+  /* poll, not epoll: with libmicrohttpd 0.9.75's epoll mode and hundreds of connections in
+  ** flight the daemon now and then stopped reading request bodies that sat in its sockets until
+  ** another connection arrived (a run then waited out srm's 120 s call timeout); with poll it
+  ** never did, at the same speed. */
   unsigned flags =
-      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+      MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
   struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, opt.host, &sin->sin_addr) == 1) {

@@ -17,8 +17,8 @@
 -- -1 as in the official script): per prompt, accurate = worst correct > best incorrect; margins
 -- as sample_stats; score = 0.30 acc(tied) + 0.30 acc(ref) + 0.20 P(tied correct-incorrect margin
 -- > correct spread) + 0.20 P(min(ref, tied) margin > spread) + 0.01 mean tanh(min margin /
--- spread - 1), the last three over prompts present in both sets with >= 2 correct (the tanh term
--- over a positive spread). Leaderboard score = mean of Factuality, Precise IF, Math, Safety,
+-- spread - 1), the last three over prompts present in both sets with >= 2 correct (a zero spread
+-- gives the tanh term +1, -1 or 0 by the sign of the margin, as numpy's division does). Leaderboard score = mean of Factuality, Precise IF, Math, Safety,
 -- Focus and Ties (null unless all six are present).
 local C = require "srm.bench.common"
 
@@ -122,6 +122,10 @@ function M.ties_score(prompts)
         local e = math.exp(-2 * math.abs(x))
         local th = (1 - e) / (1 + e)
         tanhs[#tanhs + 1] = x < 0 and -th or th
+      else
+        -- the official numpy code divides by a zero spread: tanh(+-inf - 1) = +-1, and 0/0 is a
+        -- NaN that np.nan_to_num turns into 0; the prompt still counts in the mean
+        tanhs[#tanhs + 1] = m > 0 and 1 or m < 0 and -1 or 0
       end
     end
   end
