@@ -10,6 +10,8 @@ void srm_alloc_init(struct srm_alloc *a, size_t limit) {
   a->fail_armed = 0;
   a->fail_left = 0;
   a->fail_refusals = 0;
+  a->on_exceeded = NULL;
+  a->on_exceeded_ud = NULL;
   srm_alloc_clear(a);
 }
 
@@ -32,6 +34,24 @@ long srm_alloc_fail_after(struct srm_alloc *a, long n) {
   return refusals;
 }
 
+/* Once a refusal is real the task is over, but it must still get to the budget check that ends
+** it: Lua grows the coroutine's stack before it calls a hook, and if that growth were refused
+** the check would never run (a memory error instead, which the skill's pcall catches, and so on
+** forever). So past a real refusal a reserve of a sixteenth of the limit (at least 1 MiB) is
+** granted; the hook, set to run at the very next instruction, ends the task. */
+static size_t effective_limit(const struct srm_alloc *a) {
+  if (!a->exceeded) return a->limit;
+  size_t reserve = a->limit / 16;
+  if (reserve < ((size_t)1 << 20)) reserve = (size_t)1 << 20;
+  return a->limit + reserve;
+}
+
+static void mark_exceeded(struct srm_alloc *a) {
+  if (a->exceeded) return;
+  a->exceeded = 1;
+  if (a->on_exceeded) a->on_exceeded(a->on_exceeded_ud);
+}
+
 void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   struct srm_alloc *a = ud;
   /* When ptr is NULL, osize encodes the object type, not a size. */
@@ -49,8 +69,8 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
       }
       a->fail_left--;
     }
-    if (a->enforcing && a->limit && a->used - old + nsize > a->limit) {
-      if (a->pending) a->exceeded = 1; /* the previous refusal was not a false alarm */
+    if (a->enforcing && a->limit && a->used - old + nsize > effective_limit(a)) {
+      if (a->pending) mark_exceeded(a); /* the previous refusal was not a false alarm */
       a->pending = 1;
       a->refused_ptr = ptr;
       a->refused_osize = osize;
@@ -60,7 +80,7 @@ void *srm_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (a->pending) {
       /* Only Lua's identical retry after its emergency collection resolves a refusal. */
       if (a->refused_nsize != nsize || a->refused_ptr != ptr || a->refused_osize != osize)
-        a->exceeded = 1;
+        mark_exceeded(a);
       a->pending = 0;
     }
   }

@@ -10,7 +10,8 @@ struct srm_alloc {
   size_t used;   /* bytes currently held by the state */
   size_t limit;  /* refuse growth past this while enforcing; 0 = no limit */
   int enforcing; /* set while a task runs */
-  int exceeded;  /* sticky: a refusal happened that was not a false alarm (see below) */
+  int exceeded;  /* sticky: a refusal happened that was not a false alarm (see below); from then
+                 ** on a reserve of limit/16 (>= 1 MiB) is granted, so the budget check runs */
   /* The last refusal, while unresolved. Lua answers most refusals with an emergency full
   ** collection and then repeats the identical request: if that repeat succeeds, the refusal was
   ** only uncollected garbage and is forgotten. Any other outcome (the repeat is refused too, a
@@ -18,6 +19,12 @@ struct srm_alloc {
   int pending;
   const void *refused_ptr;
   size_t refused_osize, refused_nsize;
+  /* Called once when a refusal becomes real (exceeded goes from 0 to 1), from inside the
+  ** allocation: the scheduler uses it to check the budgets at the very next VM instruction,
+  ** because a skill that catches the memory error with pcall and allocates again would make
+  ** Lua run an emergency full collection for every refused request until the next check. */
+  void (*on_exceeded)(void *ud);
+  void *on_exceeded_ud;
   /* Test hook (srm_alloc_fail_after); all zero = off. */
   int fail_armed;     /* refuse growth once fail_left reaches 0 */
   long fail_left;     /* growth allocations still granted */

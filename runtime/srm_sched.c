@@ -75,6 +75,7 @@ struct srm_sched {
   timer_t watchdog;
   int has_watchdog;
   struct srm_alloc *alloc;
+  struct srm_task *resuming; /* the task inside lua_resume, for on_alloc_exceeded */
   CURLM *multi;
   struct srm_timer **heap;
   size_t heap_len, heap_cap;
@@ -264,6 +265,14 @@ static void count_hook(lua_State *co, lua_Debug *ar) {
   luaL_error(co, "record budget exhausted");
 }
 
+/* The state's allocator refused memory for real while a task ran: check the budgets at the
+** next instruction (count 1), so the task ends there instead of up to HOOK_EVERY instructions
+** later, each of which could be a refused allocation costing Lua an emergency full collection. */
+static void on_alloc_exceeded(void *ud) {
+  struct srm_sched *s = ud;
+  if (s->resuming) lua_sethook(s->resuming->co, count_hook, LUA_MASKCOUNT, 1);
+}
+
 static void on_watchdog(int sig) {
   (void)sig;
   static _Thread_local lua_State *last_co;
@@ -385,7 +394,9 @@ static void resume_task(struct srm_sched *s, struct srm_task *t) {
     resume_count++;
     running_co = t->co;
   }
+  s->resuming = t;
   int status = lua_resume(t->co, s->L, t->nargs, &nres);
+  s->resuming = NULL;
   running_co = NULL;
   if (s->alloc) {
     s->alloc->enforcing = 0;
@@ -643,6 +654,10 @@ struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
   curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
   s->L = L;
   s->alloc = alloc;
+  if (alloc) {
+    alloc->on_exceeded = on_alloc_exceeded;
+    alloc->on_exceeded_ud = s;
+  }
   watchdog_init(s);
   lua_pushlightuserdata(L, s);
   lua_setfield(L, LUA_REGISTRYINDEX, SCHED_KEY);
@@ -651,6 +666,7 @@ struct srm_sched *srm_sched_new(lua_State *L, struct srm_alloc *alloc) {
 
 void srm_sched_free(struct srm_sched *s) {
   if (!s) return;
+  if (s->alloc && s->alloc->on_exceeded_ud == s) s->alloc->on_exceeded = NULL;
   while (s->heap_len > 0)
     srm_timer_cancel(s, s->heap[0]);
   while (s->pool_len > 0)

@@ -34,16 +34,7 @@ local function count_processes(pattern)
 end
 
 -- A loopback listener outside the sandbox.
-local listener = io.popen([[python3 -c "
-import socket
-s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5); s.settimeout(8)
-print(s.getsockname()[1], flush=True)
-try:
-    s.accept(); print('connected')
-except OSError:
-    print('nobody')
-"]], "r")
-local port = tonumber(listener:read("l"))
+local port, listener_verdict = C.listener(8)
 
 local expected = {
   { "normal", "ok", nil, "42\n" },
@@ -64,8 +55,7 @@ local data = C.write_jsonl(dir .. "/cases.jsonl", records)
 local out = dir .. "/rows.jsonl"
 local code, stderr = srm_env("SRM_SECRET=hunter2", { "run", "tests/data/code/cases.lua", data,
   "-o", out, "--timeout", "4", "--no-progress" })
-local verdict = listener:read("l")
-listener:close()
+local verdict = listener_verdict()
 
 T.case("the containment run completes", function()
   T.eq(code, 0, "exit code (stderr: " .. stderr .. ")")
