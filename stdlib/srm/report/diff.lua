@@ -201,32 +201,27 @@ function D.compare(path_a, path_b, opts)
     duplicates = 0, delta = S.hist(D.DELTA_BINS, -1, 1),
     scatter = S.reservoir(opts.scatter or 2000, opts.seed or 1), top = S.topn(opts.top or 20) }
   local pend_a, pend_b = {}, {}
+  -- A row of one file meets its partner waiting in the other file's pending set, or waits in
+  -- its own; `pair` puts the two in (a, b) order.
+  local function meet(row, mine, theirs, pair)
+    local other = theirs[row.id]
+    if other then
+      theirs[row.id] = nil
+      pair(row, other)
+    elseif mine[row.id] then
+      res.duplicates = res.duplicates + 1
+    else
+      mine[row.id] = row
+    end
+  end
+  local function pair_ab(a, b) add_pair(res, a, b) end
+  local function pair_ba(b, a) add_pair(res, a, b) end
   while true do
     local a = ra.next()
     local b = rb.next()
     if a == nil and b == nil then break end
-    if a then
-      local other = pend_b[a.id]
-      if other then
-        pend_b[a.id] = nil
-        add_pair(res, a, other)
-      elseif pend_a[a.id] then
-        res.duplicates = res.duplicates + 1
-      else
-        pend_a[a.id] = a
-      end
-    end
-    if b then
-      local other = pend_a[b.id]
-      if other then
-        pend_a[b.id] = nil
-        add_pair(res, other, b)
-      elseif pend_b[b.id] then
-        res.duplicates = res.duplicates + 1
-      else
-        pend_b[b.id] = b
-      end
-    end
+    if a then meet(a, pend_a, pend_b, pair_ab) end
+    if b then meet(b, pend_b, pend_a, pair_ba) end
   end
   -- rows without a partner, in file order
   local rest_a, rest_b = {}, {}
