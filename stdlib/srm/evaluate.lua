@@ -89,18 +89,48 @@ local function expand(name, v, res, components, row_detail)
   return nil
 end
 
--- evaluate(skill, record, ctx [, canned]) -> result
--- result = {score, status, reason, verdict, excluded, components = {name = result}, detail,
---           usage}; canned: self-test replies for llm calls (see srm.llm.track)
-function M.evaluate(skill, record, ctx, canned)
-  local components, row_detail = {}, {}
-  local usage = {}
+-- track(usage [, canned]): model calls made by the running coroutine from now on are counted
+-- in usage, and start on the next endpoint in turn (see sticky_counter).
+function M.track(usage, canned)
   sticky_counter = sticky_counter + 1
   llm.track(coroutine.running(), usage, sticky_counter, canned)
+end
+
+-- The evidence a skill's policy evaluates whatever the results: the children of an aggregate
+-- that prefetches at its start, else the first evidence it looks up. Found by running the
+-- policy against a probe that stops at that point; only items that declare a `prefetch`
+-- request are kept. Cached on the skill.
+local STOP = {}
+function M.first_evidence(skill)
+  if skill.first_evidence then return skill.first_evidence end
+  local names = {}
+  local function stop_at(list)
+    for _, n in ipairs(list) do
+      local item = skill.evidence[n]
+      if item and type(item.prefetch) == "function" then names[#names + 1] = n end
+    end
+    error(STOP, 0)
+  end
+  local env = policy.env(function(name) stop_at { name } end, stop_at)
+  local ok, err = pcall(skill.policy.eval, skill.policy, env)
+  if ok or err ~= STOP then names = {} end
+  skill.first_evidence = names
+  return names
+end
+
+-- evaluate(skill, record, ctx [, canned [, fetched]]) -> result
+-- result = {score, status, reason, verdict, excluded, components = {name = result}, detail,
+--           usage}; canned: self-test replies for llm calls (see srm.llm.track); fetched:
+-- replies already fetched for some evidence (name -> reply, see M.first_evidence)
+function M.evaluate(skill, record, ctx, canned, fetched_ahead)
+  local components, row_detail = {}, {}
+  local usage = {}
+  M.track(usage, canned)
   -- Replies fetched ahead for evidence items that declare a `prefetch` request (LLM judges):
   -- an aggregate policy asks for its children together, and their first calls go out in one
   -- llm.batch round trip. run receives its reply as the third argument.
   local fetched = {}
+  for name, reply in pairs(fetched_ahead or {}) do fetched[name] = reply end
   local function prefetch(names)
     local reqs, owners = {}, {}
     for _, name in ipairs(names) do

@@ -20,7 +20,10 @@
 --
 -- Identical completions are judged once: pairwise strategies run over the distinct texts (in
 -- order of first appearance) and argmax scores each distinct text once; a duplicate gets its
--- first copy's score. Each match shows the two texts in a seeded random order (the coin depends
+-- first copy's score. Under argmax the first model call of every candidate goes out in one
+-- llm.batch (when the skill's policy starts with a model judge), so a group's candidates are
+-- judged concurrently; the matches of the pairwise strategies depend on each other and run in
+-- turn. Each match shows the two texts in a seeded random order (the coin depends
 -- on --seed and the record id), so a judge's position bias does not favour the champion.
 --
 -- Row score: argmax, the selected candidate's score; knockout and tournament, the fraction of its
@@ -28,6 +31,7 @@
 -- answer's share of the votes; random, 1/N.
 local json = require "srm.json"
 local evaluate = require "srm.evaluate"
+local llm = require "srm.llm"
 local smath = require "srm.math"
 local common = require "srm.bench.common"
 local trace = require "srm.trace"
@@ -152,19 +156,56 @@ local function new_job(skill, record, ctx, texts, opts)
   }, Job)
 end
 
--- Runs the skill on the group's fields plus `extra`; accumulates usage.
-function Job:run_skill(extra, label)
+function Job:add_usage(u)
+  for _, k in ipairs(USAGE_KEYS) do
+    local v = u and u[k]
+    if v then self.usage[k] = (self.usage[k] or 0) + v end
+  end
+end
+
+-- The record the skill sees: the group's fields plus `extra`.
+function Job:record(extra, label)
   local rec = {}
   for k, v in pairs(self.base) do rec[k] = v end
   for k, v in pairs(extra) do rec[k] = v end
   trace.note_id(rec, tostring(self.id) .. "/" .. label)
-  local r = evaluate.evaluate(self.skill, rec, self.ctx)
+  return rec
+end
+
+-- Runs the skill on a record; accumulates usage. fetched: replies already in hand.
+function Job:run_skill(rec, fetched)
+  local r = evaluate.evaluate(self.skill, rec, self.ctx, nil, fetched)
   self.judged = self.judged + 1
-  for _, k in ipairs(USAGE_KEYS) do
-    local v = r.usage and r.usage[k]
-    if v then self.usage[k] = (self.usage[k] or 0) + v end
-  end
+  self:add_usage(r.usage)
   return r
+end
+
+-- The first model calls of every record, sent together in one llm.batch (the candidates of a
+-- group are then judged at once instead of one after another): records[i] -> fetched table
+-- for evaluate, or {} when the skill's policy starts with no model judge.
+function Job:fetch_ahead(records)
+  local fetched = {}
+  for i = 1, #records do fetched[i] = {} end
+  local names = evaluate.first_evidence(self.skill)
+  if #names == 0 or #records < 2 then return fetched end
+  local reqs, owners = {}, {}
+  for i, rec in ipairs(records) do
+    for _, name in ipairs(names) do
+      local ok, req = pcall(self.skill.evidence[name].prefetch, rec, self.ctx)
+      if ok and type(req) == "table" then
+        reqs[#reqs + 1] = req
+        owners[#owners + 1] = { i, name }
+      end
+    end
+  end
+  if #reqs < 2 then return fetched end
+  local usage = {}
+  evaluate.track(usage)
+  local ok, replies = pcall(llm.batch, reqs)
+  self:add_usage(usage)
+  if not ok then return fetched end -- each evaluation makes (and reports) its own calls
+  for k, o in ipairs(owners) do fetched[o[1]][o[2]] = replies[k] end
+  return fetched
 end
 
 -- One match between candidates x and y (distinct texts): the winner's index, or nil for a tie or
@@ -175,8 +216,8 @@ function Job:match(x, y)
   if not m then
     local first, second = x, y
     if self.rng:below(2) == 1 then first, second = y, x end
-    local r = self:run_skill({ response_A = self.texts[first], response_B = self.texts[second] },
-      (first - 1) .. "-" .. (second - 1))
+    local r = self:run_skill(self:record({ response_A = self.texts[first], response_B = self.texts[second] },
+      (first - 1) .. "-" .. (second - 1)))
     local v = common.pair_verdict(r)
     m = { winner = v == "A" and first or v == "B" and second or nil }
     if v == nil then
@@ -241,10 +282,11 @@ function strategies.tournament(job, rep_of, reps)
 end
 
 function strategies.argmax(job, rep_of, reps)
+  local records = {}
+  for k, c in ipairs(reps) do records[k] = job:record({ response = job.texts[c] }, tostring(c - 1)) end
+  local fetched = job:fetch_ahead(records)
   local results = {}
-  for _, c in ipairs(reps) do
-    results[c] = job:run_skill({ response = job.texts[c] }, tostring(c - 1))
-  end
+  for k, c in ipairs(reps) do results[c] = job:run_skill(records[k], fetched[k]) end
   local scores, statuses, best, any_failed = {}, {}, nil, false
   for i = 1, #job.texts do
     local r = results[rep_of[i]]

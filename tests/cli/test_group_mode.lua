@@ -178,6 +178,19 @@ T.case("a model judge under argmax: identical completions cost one request", fun
   T.eq(mock.stats().requests, 4, "the mock saw one request per distinct candidate")
 end)
 
+T.case("argmax sends a group's first judge calls together (one batch, all in flight at once)", function()
+  local mock <close> = M.start { latency_ms = 300 }
+  local cands = {}
+  for k = 1, 5 do cands[k] = "candidate " .. k .. ' [[mock:reply={"reason": "r", "score": ' .. k .. '}]]' end
+  local rows = run_group("tests/data/skills/llm_rubric.lua", { { id = 1, prompt = "q", responses = cands } },
+    { "--strategy", "argmax", "--endpoint", mock.url, "--model", "mock", "--no-cache", "-j", "8" }, "batch")
+  T.eq(rows[1].detail.selected, 4, "score 5 wins")
+  T.eq(rows[1].usage.llm_calls, 5, "five calls, counted once each")
+  local st = mock.stats()
+  T.eq(st.requests, 5)
+  T.eq(st.peak_in_flight, 5, "the five judge calls were in flight together")
+end)
+
 T.case("input errors are rows; usage errors exit 2", function()
   local rows = run_group(BANGS, {
     { id = "ok", prompt = "p", responses = { "a!" } },

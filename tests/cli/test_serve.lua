@@ -185,10 +185,17 @@ T.case("hot reload under a live server: new version, broken edit kept out, in-fl
   T.truthy(s.last_reload_error and s.last_reload_error:find("live.lua:14:", 1, true), skills)
   -- a slow record in flight finishes on the version it started with
   local slow_out = dir .. "/slow.out"
-  C.write(dir .. "/slow.json", json.encode { records = { { response = "a", label = "a", slow = 0.8 } } })
+  C.write(dir .. "/slow.json", json.encode { records = { { response = "a", label = "a", slow = 1.5 } } })
   os.execute("python3 tests/cli/http_client.py POST " .. C.quote(url .. "/v1/score") .. " "
     .. C.quote(dir .. "/slow.json") .. " >" .. C.quote(slow_out) .. " &")
-  sleep(0.3)
+  -- edit only once the slow request is being handled (the metric counts the /metrics request
+  -- itself too): a loaded machine can take longer than any fixed sleep to start the client
+  for _ = 1, 250 do
+    local _, m = http("GET", url .. "/metrics")
+    if (tonumber(m:match("\nsrm_requests_in_flight (%d+)")) or 0) >= 2 then break end
+    sleep(0.02)
+  end
+  sleep(0.1)
   C.write(path, skill_source("0.75"))
   wait_skill(function(s) return s.generation == 3 end)
   row = score { response = "a", label = "a" }
