@@ -140,25 +140,4 @@ function C.by_id(rows)
   return t
 end
 
--- A loopback TCP listener outside any sandbox, for tests that a sandboxed program cannot
--- connect out: C.listener(seconds) -> port, verdict() where verdict() waits (at most seconds
--- from the start) and returns "connected" if anything connected, else "nobody".
-function C.listener(seconds)
-  local p = io.popen([[python3 -c "
-import socket
-s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5); s.settimeout(]] .. tostring(seconds) .. [[)
-print(s.getsockname()[1], flush=True)
-try:
-    s.accept(); print('connected')
-except OSError:
-    print('nobody')
-"]], "r")
-  local port = tonumber(p:read("l"))
-  return port, function()
-    local v = p:read("l")
-    p:close()
-    return v
-  end
-end
-
 return C

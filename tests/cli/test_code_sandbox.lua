@@ -34,7 +34,7 @@ local function count_processes(pattern)
 end
 
 -- A loopback listener outside the sandbox.
-local port, listener_verdict = C.listener(8)
+local port, listener_verdict = T.listener(8)
 
 local expected = {
   { "normal", "ok", nil, "42\n" },

@@ -128,7 +128,7 @@ local SH = {
 }
 
 -- A loopback listener outside the sandbox for network_connect.
-local port, listener_verdict = C.listener(20)
+local port, listener_verdict = T.listener(20)
 
 -- Known open findings (see docs/reliability.md) are marked `open = true`: they hang srm, so they
 -- run only with SRM_ESCAPE_OPEN=1 until fixed. None is open now (both findings so far, a __gc

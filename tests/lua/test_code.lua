@@ -92,16 +92,7 @@ end)
 
 T.case("connect to a listening loopback port fails", function()
   -- A listener outside the sandbox, reporting whether anything connected within 3 s.
-  local listener = io.popen([[python3 -c "
-import socket, sys
-s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5); s.settimeout(3)
-print(s.getsockname()[1], flush=True)
-try:
-    s.accept(); print('connected')
-except OSError:
-    print('nobody')
-"]], "r")
-  local port = tonumber(listener:read("l"))
+  local port, listener_verdict = T.listener(3)
   T.truthy(port, "listener port")
   local r = py(string.format([[
 import socket
@@ -114,8 +105,7 @@ for family, addr in ((socket.AF_INET, ('127.0.0.1', %d)),):
     except OSError as e:
         print('refused', e.errno)
 ]], port))
-  local verdict = listener:read("l")
-  listener:close()
+  local verdict = listener_verdict()
   T.eq(r.status, "ok")
   T.truthy(r.stdout:find("^refused %d+\n$"), "connect failed inside: " .. r.stdout .. r.stderr)
   T.eq(verdict, "nobody", "the listener saw no connection")

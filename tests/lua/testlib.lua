@@ -82,4 +82,36 @@ function T.done()
   if failures > 0 then error(failures .. " test case(s) failed", 0) end
 end
 
+-- T.skip_rest(why): a case found data it needs missing; T.done_or_skip() then ends the script as
+-- skipped (ctest's 77) once every case that did run passed, saying why, and as failed otherwise.
+local skipped_because
+function T.skip_rest(why) skipped_because = why end
+function T.done_or_skip()
+  if not skipped_because then return T.done() end
+  io.stdout:write("SKIPPED: " .. skipped_because .. "\n")
+  local ok = pcall(T.done)
+  os.exit(ok and 77 or 1)
+end
+
+-- T.listener(seconds) -> port, verdict: a loopback TCP listener outside any sandbox, for tests
+-- that a sandboxed program cannot connect out. verdict() waits (at most `seconds` from the
+-- start) and returns "connected" if anything connected, else "nobody".
+function T.listener(seconds)
+  local p = io.popen([[python3 -c "
+import socket
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5); s.settimeout(]] .. tostring(seconds) .. [[)
+print(s.getsockname()[1], flush=True)
+try:
+    s.accept(); print('connected')
+except OSError:
+    print('nobody')
+"]], "r")
+  local port = tonumber(p:read("l"))
+  return port, function()
+    local v = p:read("l")
+    p:close()
+    return v
+  end
+end
+
 return T
