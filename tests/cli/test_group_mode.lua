@@ -154,6 +154,10 @@ T.case("random: seeded uniform pick per record id", function()
   end
   T.eq(same, true, "same seed, same picks")
   T.eq(differ, true, "another seed, other picks")
+  local w2 = run_group(BANGS, groups, { "--strategy", "random", "--seed", "5", "--workers", "2" }, "random5w2")
+  local same_w = true
+  for i = 1, 400 do same_w = same_w and w2[i].detail.selected == a[i].detail.selected end
+  T.eq(same_w, true, "--workers 2 picks the same")
   for k = 0, 3 do
     T.eq(counts[k] >= 60, true, "index " .. k .. " picked " .. counts[k] .. " times of 400 (expected ~100)")
   end
