@@ -79,15 +79,7 @@ M.FORMS = {
 ---------------------------------------------------------------------------------------------
 -- Text helpers (linear)
 
-local function is_space(c) return c == 32 or (c ~= nil and c >= 9 and c <= 13) end
-
-local function trim(s)
-  local a = find(s, "%S")
-  if not a then return "" end
-  local e = #s
-  while is_space(byte(s, e)) do e = e - 1 end
-  return sub(s, a, e)
-end
+local trim = require("srm.extract").trim -- linear in the text's length
 
 --[[
 verdicts.strip_think(text) -> string
