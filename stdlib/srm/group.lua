@@ -137,7 +137,7 @@ local function distinct(texts)
   return reps, rep_of
 end
 
-local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
+local USAGE_KEYS = llm.USAGE_KEYS
 
 -- A group's state while its strategy runs.
 local Job = {}
@@ -151,7 +151,7 @@ local function new_job(skill, record, ctx, texts, opts)
   local id = trace.id_of(record)
   return setmetatable({
     skill = skill, ctx = ctx, base = base, texts = texts, id = id, judged = 0, usage = {},
-    rng = common.rng(opts.seed, "group:" .. tostring(id)), memo = {},
+    rng = common.rng(opts.seed, "group:" .. tostring(id)), memo = {}, nmatches = 0,
     wins = {}, matches = {}, failed = {},
   }, Job)
 end
@@ -225,6 +225,7 @@ function Job:match(x, y)
         r.reason and (": " .. tostring(r.reason)) or "")
     end
     self.memo[key] = m
+    self.nmatches = self.nmatches + 1
   end
   for _, c in ipairs { x, y } do
     self.matches[c] = (self.matches[c] or 0) + 1
@@ -243,10 +244,8 @@ function Job:pairwise_result(winner, rep_of)
   end
   for i = 1, #self.texts do scores[i] = frac(rep_of[i]) end
   local s = scores[winner]
-  local nmatches = 0
-  for _ in pairs(self.memo) do nmatches = nmatches + 1 end
   local res = { selected = winner, score = s == json.null and 1 or s, scores = scores }
-  if nmatches > 0 and #self.failed == nmatches then
+  if self.nmatches > 0 and #self.failed == self.nmatches then
     res.status = "judge_failed"
     res.reason = "no match of the group got a valid verdict; first: " .. self.failed[1]
   end
@@ -302,7 +301,7 @@ function strategies.argmax(job, rep_of, reps)
   local res = { scores = scores, statuses = any_failed and statuses or nil }
   if not best then
     local r = results[reps[1]]
-    res.status = r.status == "abstain" and "abstain" or r.status
+    res.status = r.status
     res.reason = "no candidate got a score; candidate 0: " .. r.status
       .. (r.reason and (": " .. tostring(r.reason)) or "")
     res.selected = 1

@@ -70,6 +70,8 @@ end
 local dropped_template_kwargs = false -- a server refused chat_template_kwargs once: stop sending
 
 local totals = { llm_calls = 0, prompt_tokens = 0, completion_tokens = 0, cache_hits = 0, retries = 0 }
+-- The per-record usage fields (rows' `usage`, in this order).
+llm.USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
 
 -- Per-record accounting: the evaluator registers each record's coroutine with a usage table
 -- and a sticky number (which endpoint the record starts on).

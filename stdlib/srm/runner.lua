@@ -154,7 +154,7 @@ end
 
 local ROW_ORDER = { order = { "id", "score", "status", "reason", "verdict", "components",
   "detail", "excluded", "skill", "usage", "latency_ms", "bench" } }
-local USAGE_KEYS = { "llm_calls", "prompt_tokens", "completion_tokens", "cache_hits", "retries" }
+local USAGE_KEYS = require("srm.llm").USAGE_KEYS
 
 -- A record that made no model call (most rows) shares one all-zero table: the row is only encoded.
 local NO_USAGE = {}
