@@ -220,6 +220,22 @@ T.case("input errors are rows; usage errors exit 2", function()
   T.eq(code, 2, "bad mode: " .. err)
 end)
 
+T.case("bench expand bestofn: the generic shape (responses with labels) and a missing label", function()
+  local data = C.write_jsonl(dir .. "/generic.jsonl", {
+    { id = "p1", prompt = "q", responses = { { content = "a", label = 1 }, { text = "b", is_correct = false },
+      { solution = "c", score = 0.5 } } },
+  })
+  local out = dir .. "/generic.tasks.jsonl"
+  local code, _, err = C.srm({ "bench", "expand", "bestofn", data, out }, dir)
+  T.eq(code, 0, err)
+  local t = C.read_rows(out)[1]
+  T.eq({ t.id, t.prompt, t.responses, t.bench.labels }, { "p1", "q", { "a", "b", "c" }, { 1, 0, 0.5 } })
+  local bad = C.write_jsonl(dir .. "/nolabel.jsonl", { { prompt = "q", responses = { { content = "a" } } } })
+  code, _, err = C.srm({ "bench", "expand", "bestofn", bad, dir .. "/x.jsonl" }, dir)
+  T.eq(code, 1, "a candidate without a label")
+  T.eq(err:find("response 1 has no label", 1, true) ~= nil, true, err)
+end)
+
 T.case("srm eval bestofn: selected / first / random / oracle by hand", function()
   -- labels [1,0,0,0] selected 0 -> 1; [0,1,1,0] selected 3 -> 0; [0,0,0,0] judge_failed -> 0
   local rows = {
