@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_MAX_ENCODE_DEPTH 100      /* nested tables json.encode accepts */
-#define JSON_DEFAULT_DECODE_DEPTH 1000 /* json.decode nesting limit */
-#define JSON_MAX_DECODE_DEPTH 10000    /* the decoder recurses on the C stack: bound it */
+#define JSON_MAX_ENCODE_DEPTH 100   /* nested tables json.encode accepts */
+#define JSON_MAX_DECODE_DEPTH 10000 /* the decoder recurses on the C stack: bound it */
 #define JSON_MAX_INDENT 16
 #define JSON_SCRATCH_MIN 4096
 #define JSON_SCRATCH_KEEP ((size_t)1 << 20)  /* larger scratch buffers are released after a call */
@@ -606,7 +605,7 @@ static int json_decode(lua_State *L) {
   size_t len;
   luaL_checktype(L, 1, LUA_TSTRING);
   const char *s = lua_tolstring(L, 1, &len);
-  lua_Integer depth = luaL_optinteger(L, 2, JSON_DEFAULT_DECODE_DEPTH);
+  lua_Integer depth = luaL_optinteger(L, 2, SRM_JSON_DEFAULT_DEPTH);
   luaL_argcheck(L, depth >= 1 && depth <= JSON_MAX_DECODE_DEPTH, 2,
                 "max_depth must be between 1 and 10000");
   char err[128];

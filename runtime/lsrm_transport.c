@@ -5,6 +5,7 @@
 ** success), optional request and token rate buckets, retries with full-jitter exponential
 ** backoff and Retry-After, per-call deadlines, and request/response size caps. Request shaping,
 ** reply parsing and the cache live in stdlib/srm/llm.lua. Skills never see this module. */
+#include "srm_json.h"
 #include "srm_modules.h"
 #include "srm_sched.h"
 
@@ -38,6 +39,15 @@ struct bucket { /* token bucket: capacity per minute, refilled continuously */
   double updated;
 };
 
+/* An easy handle between transfers. It keeps the options every request sets alike, and the URL
+** it last sent to, so the next request sets only what differs: resetting and setting every
+** option again cost a few thousand instructions per request. */
+struct idle_easy {
+  CURL *easy;
+  int endpoint; /* of the URL it holds */
+  char *path;   /* of that URL (malloc'd) */
+};
+
 struct transport {
   struct srm_sched *sched;
   struct endpoint ep[MAX_ENDPOINTS];
@@ -57,7 +67,7 @@ struct transport {
   struct srm_timer *queue_timer;           /* retry the queue when a bucket refills */
   unsigned long attempts, requests, retries, failures, live_handles;
   struct curl_slist *headers; /* the same for every request: built once per configure */
-  CURL *idle[256];            /* reset easy handles kept for reuse */
+  struct idle_easy idle[256]; /* finished easy handles kept for reuse, options still set */
   int nidle;
   unsigned long by_code[8];
 };
@@ -82,9 +92,13 @@ struct request {
   int endpoint; /* current choice */
   int tried_mask_generation;
   CURL *easy;
+  int url_endpoint; /* the URL easy holds: endpoint and path (passed on to idle_easy) */
+  char *url_path;
   char *resp;
   size_t resp_len, resp_cap;
   int too_large;
+  int decode;         /* hand back a success's body decoded (doc), not as text */
+  int keep_body;      /* with decode: the text too (the cache stores it) */
   double retry_after; /* seconds from a Retry-After header, < 0 when none */
   struct srm_timer *backoff;
   struct request *next_queued;
@@ -194,11 +208,16 @@ static void release_easy(struct request *r) {
   struct transport *tp = r->tp;
   curl_multi_remove_handle(srm_sched_multi(tp->sched), r->easy);
   if (tp->nidle < (int)(sizeof tp->idle / sizeof tp->idle[0])) {
-    curl_easy_reset(r->easy); /* keeps its buffers; the connection stays in the multi's cache */
-    tp->idle[tp->nidle++] = r->easy;
+    /* The connection stays in the multi's cache either way. */
+    struct idle_easy *ie = &tp->idle[tp->nidle++];
+    ie->easy = r->easy;
+    ie->endpoint = r->url_endpoint;
+    ie->path = r->url_path;
   } else {
     curl_easy_cleanup(r->easy);
+    free(r->url_path);
   }
+  r->url_path = NULL;
   r->easy = NULL;
   tp->live_handles--;
 }
@@ -249,8 +268,27 @@ static void finish_batch(struct batch *b) {
     lua_pushnumber(co, (r->finished - r->first_sent) * 1000.0);
     lua_setfield(co, -2, "latency_ms");
     if (r->code == C_OK) {
-      lua_pushlstring(co, r->resp ? r->resp : "", r->resp_len);
-      lua_setfield(co, -2, "body");
+      /* Decoded here, from curl's buffer, the reply never becomes a Lua string unless asked:
+      ** one copy and one collector-counted allocation less per call. A reply that is not a
+      ** JSON object comes back as text for the caller to report. */
+      int have_doc = 0;
+      if (r->decode) {
+        char err[128];
+        luaL_getmetatable(co, "srm.json.array");
+        if (srm_json_decode(co, r->resp ? r->resp : "", r->resp_len, lua_gettop(co),
+                            SRM_JSON_DEFAULT_DEPTH, err, sizeof err) == 0) {
+          have_doc = lua_istable(co, -1);
+          if (have_doc)
+            lua_setfield(co, -3, "doc");
+          else
+            lua_pop(co, 1);
+        }
+        lua_pop(co, 1); /* the array metatable */
+      }
+      if (!have_doc || r->keep_body) {
+        lua_pushlstring(co, r->resp ? r->resp : "", r->resp_len);
+        lua_setfield(co, -2, "body");
+      }
     } else {
       lua_pushstring(co, r->message);
       lua_setfield(co, -2, "error");
@@ -383,6 +421,61 @@ static void on_transfer_done(struct srm_transfer *x, CURLcode rc) {
   pump_queue(tp);
 }
 
+/* A handle for r's attempt: an idle one (its URL replaced only when r goes elsewhere) or a new
+** one with the options every request shares. NULL when out of memory. */
+static CURL *acquire_easy(struct transport *tp, struct request *r) {
+  CURL *c;
+  char *path = NULL;
+  int endpoint = -1;
+  if (tp->nidle > 0) {
+    struct idle_easy *ie = &tp->idle[--tp->nidle];
+    c = ie->easy;
+    path = ie->path;
+    endpoint = ie->endpoint;
+  } else {
+    c = curl_easy_init();
+    if (!c) return NULL;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, tp->headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    /* Hundreds of transfers live at once, replies are mostly a few KB: a smaller receive
+    ** buffer per handle keeps memory proportional to what is in flight (curl's default is
+    ** 16 KiB). */
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 4096L);
+  }
+  if (endpoint != r->endpoint || !path || strcmp(path, r->path) != 0) {
+    free(path);
+    size_t ulen = strlen(tp->ep[r->endpoint].base) + strlen(r->path) + 1;
+    char *url = malloc(ulen);
+    path = strdup(r->path);
+    if (!url || !path) {
+      free(url);
+      free(path);
+      curl_easy_cleanup(c);
+      return NULL;
+    }
+    snprintf(url, ulen, "%s%s", tp->ep[r->endpoint].base, r->path);
+    curl_easy_setopt(c, CURLOPT_URL, url); /* curl copies it */
+    free(url);
+    endpoint = r->endpoint;
+  }
+  r->url_endpoint = endpoint;
+  r->url_path = path;
+  return c;
+}
+
+/* Drops the idle handles (their options name headers or endpoints about to change). */
+static void drop_idle(struct transport *tp) {
+  while (tp->nidle > 0) {
+    struct idle_easy *ie = &tp->idle[--tp->nidle];
+    curl_easy_cleanup(ie->easy);
+    free(ie->path);
+  }
+}
+
 static void start_attempt(struct request *r) {
   struct transport *tp = r->tp;
   double now = srm_now();
@@ -395,40 +488,21 @@ static void start_attempt(struct request *r) {
   r->too_large = 0;
   r->resp_len = 0;
   r->http_status = 0;
-  CURL *c = tp->nidle > 0 ? tp->idle[--tp->nidle] : curl_easy_init();
+  CURL *c = acquire_easy(tp, r);
   if (!c) {
-    complete(r, C_OTHER, "curl_easy_init failed");
+    complete(r, C_OTHER, "out of memory setting up the request");
     return;
   }
-  size_t ulen = strlen(e->base) + strlen(r->path) + 1;
-  char *url = malloc(ulen);
-  if (!url) {
-    curl_easy_cleanup(c);
-    complete(r, C_OTHER, "out of memory");
-    return;
-  }
-  snprintf(url, ulen, "%s%s", e->base, r->path);
   double remaining = r->deadline - now;
   double t = fmin(r->attempt_timeout, remaining);
   if (t < 0.001) t = 0.001;
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  free(url); /* curl copies it */
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, tp->headers);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)&r->xfer);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t * 1000.0));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(fmin(tp->connect_timeout_s, t) * 1000.0));
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-  /* Hundreds of transfers live at once, replies are mostly a few KB: a smaller receive buffer
-  ** per handle keeps memory proportional to what is in flight (curl's default is 16 KiB). */
-  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 4096L);
   r->easy = c;
   tp->live_handles++;
   if (curl_multi_add_handle(srm_sched_multi(tp->sched), c) != CURLM_OK) {
@@ -521,6 +595,7 @@ static struct transport *get_transport(lua_State *L) {
 
 /* The header list every request sends; rebuilt when the key changes. */
 static int build_headers(struct transport *tp) {
+  drop_idle(tp);
   curl_slist_free_all(tp->headers);
   tp->headers = curl_slist_append(NULL, "Content-Type: application/json");
   if (tp->headers) tp->headers = curl_slist_append(tp->headers, "Expect:");
@@ -530,8 +605,7 @@ static int build_headers(struct transport *tp) {
 
 static int transport_gc(lua_State *L) {
   struct transport *tp = lua_touserdata(L, 1);
-  while (tp->nidle > 0)
-    curl_easy_cleanup(tp->idle[--tp->nidle]);
+  drop_idle(tp);
   curl_slist_free_all(tp->headers); /* holds a copy of the key: it goes too */
   tp->headers = NULL;
   for (int i = 0; i < tp->nep; i++) {
@@ -622,10 +696,12 @@ static int transport_configure(lua_State *L) {
 /*
 ** transport.post(requests, sticky) -> results
 ** requests: array of {path = "/chat/completions", body = json, timeout = s (per attempt),
-**   retries = n, deadline = s (whole call, default timeout * (retries + 1) + 60)}
+**   retries = n, deadline = s (whole call, default timeout * (retries + 1) + 60), decode = bool
+**   (a success's body comes back decoded as doc when it is a JSON object; its text too only
+**   with keep_body = true)}
 ** sticky: a number choosing the first endpoint (records keep one endpoint: server prefix cache).
 ** Yields the calling task until every request has finished; results[i] is
-** {body=, status=, endpoint=, attempts=, latency_ms=} or {error=, code=, status=, attempts=}.
+** {body=, doc=, status=, endpoint=, attempts=, latency_ms=} or {error=, code=, status=, attempts=}.
 ** Raises when called outside a task, with no endpoint configured, or on bad arguments.
 */
 static int transport_post(lua_State *L) {
@@ -671,6 +747,11 @@ static int transport_post(lua_State *L) {
     int retries = (int)opt_number(L, -3, "retries", 3);
     if (retries < 0) retries = 0;
     double total = opt_number(L, -3, "deadline", timeout * (retries + 1) + 60);
+    lua_getfield(L, -3, "decode");
+    r->decode = lua_toboolean(L, -1);
+    lua_getfield(L, -4, "keep_body");
+    r->keep_body = lua_toboolean(L, -1);
+    lua_pop(L, 2);
     if (!path || !body || blen > tp->max_request) {
       for (int k = 0; k < i; k++) {
         free(reqs[k].path);

@@ -236,11 +236,21 @@ static size_t in_flight(const struct run *r) {
   return r->workers ? srm_workers_pending(r->workers) : r->e.inflight;
 }
 
+#define HOUSEKEEPING_S 0.05
+
 static void main_loop(struct run *r) {
   size_t cap = (size_t)r->o->concurrency * (size_t)r->o->workers;
   size_t window = cap * 4 + 1024;
+  /* The skill-file watch and the output flush cost a system call each: at most every
+  ** HOUSEKEEPING_S, not on every turn (a turn can be a single reply). */
+  double next_housekeeping = 0;
   for (;;) {
-    srm_reloader_poll(&r->reloader);
+    double now = srm_now();
+    int housekeeping = now >= next_housekeeping;
+    if (housekeeping) {
+      next_housekeeping = now + HOUSEKEEPING_S;
+      srm_reloader_poll(&r->reloader);
+    }
     while (!r->input_done && !r->fatal && !interrupted && !r->stopped_early && in_flight(r) < cap &&
            srm_reorder_held(r->reorder) < window) {
       if (feed_one(r)) r->input_done = 1;
@@ -255,7 +265,7 @@ static void main_loop(struct run *r) {
       if (r->e.fatal) set_fatal(r, r->e.fatal_msg);
     }
     srm_reorder_release(r->reorder, emit_row, r);
-    if (srm_output_flush(&r->out) != 0) set_fatal(r, r->out.error);
+    if (housekeeping && srm_output_flush(&r->out) != 0) set_fatal(r, r->out.error);
     srm_progress_update(&r->progress, r->rows + r->skipped, r->errors, 0);
     if (r->o->max_error_rate >= 0 && r->rows >= 100 && error_rate(r) > r->o->max_error_rate &&
         !r->stopped_early) {

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SRM_RECORD_MAX_DEPTH 1000 /* nesting accepted in an input record (as json.decode) */
-
 struct record_slot {
   struct srm_exec *e;
   struct srm_row_sink *sink; /* NULL: the row goes to e->on_row with seq */
@@ -269,7 +267,7 @@ static int prepare_line(lua_State *L) {
   lua_settop(L, 2); /* prepare, skill */
   luaL_getmetatable(L, "srm.json.array");
   char err[128];
-  if (srm_json_decode(L, line, len, 3, SRM_RECORD_MAX_DEPTH, err, sizeof err) == 0) {
+  if (srm_json_decode(L, line, len, 3, SRM_JSON_DEFAULT_DEPTH, err, sizeof err) == 0) {
     lua_remove(L, 3); /* prepare, skill, record */
     lua_pushnil(L);
   } else {

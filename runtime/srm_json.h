@@ -77,6 +77,9 @@ static inline size_t srm_json_plain_prefix(const unsigned char *p, size_t n, int
   return i;
 }
 
+/* The nesting json.decode accepts by default, and input records and model replies always. */
+#define SRM_JSON_DEFAULT_DEPTH 1000
+
 /* Decodes the JSON text s[0..len) and pushes its value (arrays marked with the table at stack
 ** index array_mt, null as the NULL light userdata). Returns 0, or -1 with "<what> at character
 ** N" in err and nothing pushed. Nesting deeper than max_depth is an error. Raises only on memory

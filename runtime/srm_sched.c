@@ -27,8 +27,9 @@
 ** hook until a watchdog sees it running through two consecutive ticks of a WATCHDOG_TICK_S
 ** timer; the timer's signal then installs the count hook, as lua.c's SIGINT handler does.
 ** Instruction counting therefore starts after a record's first 1-2 ms; the budgets still end
-** any runaway record. The timer ticks only while the loop resumes tasks, and is set once per
-** batch of resumes, not per record. */
+** any runaway record. The timer is armed when the loop resumes tasks and disarmed only when
+** the loop is about to sleep: at thousands of turns a second, two timer_settime calls per turn
+** cost more than the ticks they save. */
 #define WATCHDOG_TICK_S 0.001
 #define WATCHDOG_SIGNAL (SIGRTMIN + 3)
 
@@ -74,6 +75,7 @@ struct srm_sched {
   lua_State *L;
   timer_t watchdog;
   int has_watchdog;
+  int watchdog_armed;
   struct srm_alloc *alloc;
   struct srm_task *resuming; /* the task inside lua_resume, for on_alloc_exceeded */
   CURLM *multi;
@@ -288,7 +290,8 @@ static void on_watchdog(int sig) {
 
 /* Starts (secs > 0) or stops (secs = 0) the periodic watchdog tick. */
 static void watchdog_set(struct srm_sched *s, double secs) {
-  if (!s->has_watchdog) return;
+  if (!s->has_watchdog || s->watchdog_armed == (secs > 0)) return;
+  s->watchdog_armed = secs > 0;
   struct itimerspec its;
   memset(&its, 0, sizeof its);
   its.it_value.tv_sec = (time_t)secs;
@@ -438,7 +441,6 @@ static void run_ready(struct srm_sched *s) {
     if (!s->ready_head) s->ready_tail = NULL;
     resume_task(s, t);
   }
-  watchdog_set(s, 0);
 }
 
 /* Hands finished transfers to their owners. */
@@ -573,10 +575,13 @@ static short poll_events(uint32_t ev) {
 }
 
 /* Waits up to `wait` seconds for I/O, then dispatches it: ready curl sockets to curl, watched
-** descriptors to their callbacks, and curl's own timeout when it is due. */
+** descriptors to their callbacks, then curl's due timeout. A burst of replies is read in one
+** turn and their records run together afterwards: handling one reply per turn (a system call
+** per reply) measured no faster at 80 in flight and cost more CPU per request. */
 static void poll_io(struct srm_sched *s, double wait) {
   struct epoll_event evs[IO_BATCH];
   int ms = wait <= 0 ? 0 : (int)(wait * 1000.0 + 0.999); /* round up: no early wake-up spin */
+  if (ms > 0) watchdog_set(s, 0);
   int n = epoll_wait(s->epfd, evs, IO_BATCH, ms);
   s->dispatching = 1;
   for (int i = 0; i < n; i++) {
@@ -621,7 +626,10 @@ void srm_sched_idle(struct srm_sched *s, double max_wait_s) {
 
 size_t srm_sched_step(struct srm_sched *s, double max_wait_s) {
   run_ready(s);
-  if (s->live == 0) return 0;
+  if (s->live == 0) {
+    watchdog_set(s, 0); /* the caller may block elsewhere now */
+    return 0;
+  }
   srm_sched_idle(s, max_wait_s);
   return s->live;
 }

@@ -65,6 +65,9 @@ read -r lo hi < <(printf "%s\n" "${cpus[@]}" | sort -g | awk 'NR == 1 { lo = $1 
 awk -v n="$N" -v lo="$lo" -v hi="$hi" -v m="$m" 'BEGIN { printf "| srm (best / worst of 3) | %d | %.2f / %.2f | %.1f / %.1f us | %.1f MiB |\n", n, lo, hi, lo / n * 1e6, hi / n * 1e6, m / 1024 }'
 read -r w u s m < <(measure python3 bench/llm_fanout/baseline.py "$URL" "$work/big.jsonl" "$work/py2.jsonl" 80)
 awk -v n="$N" -v u="$u" -v s="$s" -v m="$m" 'BEGIN { printf "| python ThreadPoolExecutor | %d | %.2f | %.1f us | %.1f MiB |\n", n, u + s, (u + s) / n * 1e6, m / 1024 }'
+# The floor: libcurl alone sending the same requests (no JSON, no skill, no rows), best of 3.
+floor=$(for _ in 1 2 3; do ./build-rel/curl-floor "$URL" "$work/big.jsonl" 80 | awk '{ print $3 + $4 }'; done | sort -g | head -1)
+awk -v n="$N" -v c="$floor" 'BEGIN { printf "| libcurl alone, no JSON or skill (floor, best of 3) | %d | %.2f | %.1f us | |\n", n, c, c / n * 1e6 }'
 stop_mock
 echo
 

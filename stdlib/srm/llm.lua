@@ -138,22 +138,25 @@ local CHAT_SCHEMA = {
   retries = "integer?", extra = "table?",
 }
 
-local SAMPLING = { "temperature", "top_p", "max_tokens", "seed", "stop", "tools", "tool_choice",
-  "response_format" }
-
 -- Validates one request and builds its body. level: as for error(), counted from build (so
 -- the caller of llm.chat / llm.batch is level 3).
 local function build(req, level)
   options.check("srm.llm.chat", req, CHAT_SCHEMA, level + 1)
-  local model = req.model or config.model -- checked in send: self-tests need none
   if #req.messages == 0 then error("srm.llm.chat: messages must be a non-empty array", level) end
-  local body = { model = model, messages = json.array(req.messages) }
-  for _, k in ipairs(SAMPLING) do body[k] = req[k] end
-  if req.tools then body.tools = json.array(req.tools) end
-  for k, v in pairs(req.extra or {}) do body[k] = v end
+  -- One constructor with every sampling field (absent ones are nil and take no slot): the table
+  -- is sized once instead of growing field by field. model is checked in send (self-tests need
+  -- none).
+  local body = {
+    model = req.model or config.model, messages = json.array(req.messages),
+    temperature = req.temperature, top_p = req.top_p, max_tokens = req.max_tokens,
+    seed = req.seed, stop = req.stop, tools = req.tools and json.array(req.tools),
+    tool_choice = req.tool_choice, response_format = req.response_format,
+  }
+  if req.extra then
+    for k, v in pairs(req.extra) do body[k] = v end
+  end
   return body
 end
-
 
 -- Turns a transport result into a reply or (nil, message, code).
 local function parse(result)
@@ -217,16 +220,19 @@ local function names_template_kwargs(result)
 end
 
 -- Sends the bodies (those not answered from the cache or by an identical request already in
--- flight) in one yield; returns replies in order.
+-- flight) in one yield; returns replies in order. The tables that only the cache needs (keys,
+-- followers, own) are made only when a cache is configured: most runs call this once per record.
 local function send(bodies, timeouts, retries)
   local co = coroutine.running()
   local rec = records[co]
   local sticky = rec and rec.sticky or 0
-  local results, pending, keys, follow, encoded = {}, {}, {}, {}, {}
+  local results, pending, encoded = {}, {}, {}
+  local c, keys, follow, own -- with a cache: key per body, followed slots, keys this record holds
   if rec and rec.canned then
     for i = 1, #bodies do results[i] = canned_reply(rec) end
   else
-    local c = cache()
+    c = cache()
+    if c then keys, follow, own = {}, {}, {} end
     for i, body in ipairs(bodies) do
       if not body.model then
         error("srm.llm.chat: no model given (pass model= or set SRM_MODEL / --model)", 3)
@@ -238,25 +244,25 @@ local function send(bodies, timeouts, retries)
       encoded[i] = json.encode(body)
       -- Without a cache every request goes out, identical ones included (with temperature > 0
       -- they are independent samples), so no key is needed.
-      keys[i] = c and core.sha256(encoded[i])
-      local hit = c and c:get(keys[i])
       if not c then
         pending[#pending + 1] = i
-      elseif hit then
-        results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
-      elseif in_flight[keys[i]] then
-        follow[i] = follow_slot(in_flight[keys[i]])
       else
-        in_flight[keys[i]] = {}
-        owned[co] = owned[co] or {}
-        table.insert(owned[co], keys[i])
-        pending[#pending + 1] = i
+        local key = core.sha256(encoded[i])
+        keys[i] = key
+        local hit = c:get(key)
+        if hit then
+          results[i] = { body = hit, cached = true, attempts = 0, latency_ms = 0 }
+        elseif in_flight[key] then
+          follow[i] = follow_slot(in_flight[key])
+        else
+          in_flight[key] = {}
+          owned[co] = owned[co] or {}
+          table.insert(owned[co], key)
+          pending[#pending + 1] = i
+          own[#own + 1] = i
+        end
       end
     end
-  end
-  local own = {} -- requests whose key this record holds in in_flight
-  for _, i in ipairs(pending) do
-    if keys[i] then own[#own + 1] = i end
   end
   -- Up to two rounds: the second re-sends replies that were not JSON (a truncated or garbled
   -- body is usually transient) and requests refused for chat_template_kwargs.
@@ -264,12 +270,13 @@ local function send(bodies, timeouts, retries)
     if #pending == 0 then break end
     local reqs = {}
     for j, i in ipairs(pending) do
+      -- decode: the reply comes back as a table (doc); its text only when the cache keeps it.
       reqs[j] = { path = config.path, body = encoded[i], timeout = timeouts[i],
-        retries = round == 1 and retries[i] or 0 }
+        retries = round == 1 and retries[i] or 0, decode = true, keep_body = c ~= nil }
     end
     local ok, out = pcall(transport.post, reqs, sticky)
     if not ok then -- release the followers before re-raising (no endpoint configured, ...)
-      for _, i in ipairs(own) do
+      for _, i in ipairs(own or {}) do
         release(in_flight[keys[i]], { error = tostring(out), code = "CONFIG" })
         in_flight[keys[i]] = nil
       end
@@ -279,10 +286,6 @@ local function send(bodies, timeouts, retries)
     for j, i in ipairs(pending) do
       local r = out[j]
       if results[i] and results[i].attempts then r.attempts = r.attempts + results[i].attempts end
-      if not r.error then
-        local doc = json.decode(r.body)
-        r.doc = type(doc) == "table" and doc or nil -- decoded once, reused by parse
-      end
       results[i] = r
       if round == 1 and names_template_kwargs(r) and bodies[i].chat_template_kwargs then
         dropped_template_kwargs = true
@@ -295,29 +298,33 @@ local function send(bodies, timeouts, retries)
     end
     pending = again
   end
-  local c = not (rec and rec.canned) and cache() or nil
-  for _, i in ipairs(own) do
-    local r = results[i]
-    if c and r.doc then c:put(keys[i], r.body) end
-    release(in_flight[keys[i]], r)
-    in_flight[keys[i]] = nil
-  end
-  owned[co] = nil
-  local orphans = {}
-  for i, ev in pairs(follow) do
-    local r = core.wait(ev)
-    if r.code == "CANCELLED" then
-      orphans[#orphans + 1] = i
-    else
-      results[i] = { body = r.body, doc = r.doc, error = r.error, code = r.code, status = r.status,
-        endpoint = r.endpoint, attempts = 0, latency_ms = 0, cached = not r.error }
+  if own then
+    for _, i in ipairs(own) do
+      local r = results[i]
+      if r.doc then c:put(keys[i], r.body) end
+      release(in_flight[keys[i]], r)
+      in_flight[keys[i]] = nil
     end
+    owned[co] = nil
   end
-  if #orphans > 0 then -- the record we followed was stopped: send these ourselves
-    local b, t, n = {}, {}, {}
-    for j, i in ipairs(orphans) do b[j], t[j], n[j] = bodies[i], timeouts[i], retries[i] end
-    local again = send(b, t, n)
-    for j, i in ipairs(orphans) do results[i] = { reply = again[j] } end
+  if follow and next(follow) then
+    local orphans = {}
+    for i, ev in pairs(follow) do
+      local r = core.wait(ev)
+      if r.code == "CANCELLED" then
+        orphans[#orphans + 1] = i
+      else
+        results[i] = { body = r.body, doc = r.doc, error = r.error, code = r.code,
+          status = r.status, endpoint = r.endpoint, attempts = 0, latency_ms = 0,
+          cached = not r.error }
+      end
+    end
+    if #orphans > 0 then -- the record we followed was stopped: send these ourselves
+      local b, t, n = {}, {}, {}
+      for j, i in ipairs(orphans) do b[j], t[j], n[j] = bodies[i], timeouts[i], retries[i] end
+      local again = send(b, t, n)
+      for j, i in ipairs(orphans) do results[i] = { reply = again[j] } end
+    end
   end
   local replies = {}
   for i = 1, #bodies do
