@@ -238,9 +238,27 @@ static size_t in_flight(const struct run *r) {
 
 #define HOUSEKEEPING_S 0.05
 
-static void main_loop(struct run *r) {
+/* Starts records while there is room: in flight under the cap, and the rows held back for input
+** order under a window (a slow record does not let the others run ahead without bound). */
+static void feed_while_room(struct run *r) {
   size_t cap = (size_t)r->o->concurrency * (size_t)r->o->workers;
   size_t window = cap * 4 + 1024;
+  while (!r->input_done && !r->fatal && !interrupted && !r->stopped_early && in_flight(r) < cap &&
+         srm_reorder_held(r->reorder) < window) {
+    if (feed_one(r)) r->input_done = 1;
+  }
+}
+
+/* The scheduler's refill callback (srm_sched_set_refill): a finished record's slot is filled
+** at once. Not with --watch, where feeding may reload the skill: that waits for the main loop. */
+static void refill(void *ud) {
+  struct run *r = ud;
+  if (!r->o->watch) feed_while_room(r);
+}
+
+static void main_loop(struct run *r) {
+  size_t cap = (size_t)r->o->concurrency * (size_t)r->o->workers;
+  if (!r->workers) srm_sched_set_refill(r->e.h.sched, refill, r);
   /* The skill-file watch and the output flush cost a system call each: at most every
   ** HOUSEKEEPING_S, not on every turn (a turn can be a single reply). */
   double next_housekeeping = 0;
@@ -251,10 +269,7 @@ static void main_loop(struct run *r) {
       next_housekeeping = now + HOUSEKEEPING_S;
       srm_reloader_poll(&r->reloader);
     }
-    while (!r->input_done && !r->fatal && !interrupted && !r->stopped_early && in_flight(r) < cap &&
-           srm_reorder_held(r->reorder) < window) {
-      if (feed_one(r)) r->input_done = 1;
-    }
+    feed_while_room(r);
     int can_feed = !r->input_done && !interrupted && !r->stopped_early && in_flight(r) < cap;
     if (r->workers) {
       srm_workers_collect(r->workers, on_row, r, can_feed ? 0.0 : 0.1);

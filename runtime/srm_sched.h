@@ -101,6 +101,12 @@ void srm_sched_drain(struct srm_sched *s);
 /* Waits up to max_wait_s for I/O, timers or srm_sched_wakeup, dispatching what comes, even when
 ** no task is alive (a worker waiting for records). */
 void srm_sched_idle(struct srm_sched *s, double max_wait_s);
+/* fn(ud) starts new tasks when finished ones have freed room (the caller's record feeder). With
+** one set, and while the loop has time to spare (it slept a fifth of the last 50 ms), a reply's
+** record is finished, its slot refilled and the new task's requests sent before the next reply
+** of the same burst is handled; otherwise a burst is read first and its tasks run together. */
+typedef void (*srm_refill_fn)(void *ud);
+void srm_sched_set_refill(struct srm_sched *s, srm_refill_fn fn, void *ud);
 /* Ends a wait in srm_sched_step or srm_sched_idle early; callable from any thread. */
 void srm_sched_wakeup(struct srm_sched *s);
 
