@@ -277,7 +277,7 @@ static int put_string(struct json_enc *e, const char *str, size_t len) {
   if (reserve(e, len + 2)) return -1; /* the common case needs no more */
   e->s->out[e->n++] = '"';
   while (p < end) {
-    p += srm_json_plain_prefix(p, (size_t)(end - p), 1);
+    p += srm_json_plain_prefix(p, (size_t)(end - p));
     if (p == end) break;
     unsigned char c = *p;
     size_t bad = 0;

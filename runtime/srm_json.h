@@ -52,27 +52,30 @@ static inline size_t srm_utf8_seq(const unsigned char *p, const unsigned char *e
   return need + 1;
 }
 
-/* Length of the prefix of p[0..n) that a JSON string holds as it is: no '"', '\\' or control
-** character and, when ascii_only, no byte >= 0x80. Prompts and replies are long runs of such
-** bytes, so both the encoder and the decoder skip them 16 at a time where SSE2 exists. */
-static inline size_t srm_json_plain_prefix(const unsigned char *p, size_t n, int ascii_only) {
+/* Length of the prefix of p[0..n) that a JSON string holds as it is and that is ASCII: no '"',
+** '\\', control character or byte >= 0x80 (the callers check UTF-8 sequences themselves).
+** Prompts and replies are long runs of such bytes, so both the encoder and the decoder skip them
+** 32 at a time where SSE2 exists. One signed comparison finds two kinds of stop byte: as signed
+** chars, bytes >= 0x80 are negative, so "below 0x20" covers them and the control characters. */
+static inline size_t srm_json_plain_prefix(const unsigned char *p, size_t n) {
   size_t i = 0;
 #ifdef __SSE2__
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  const __m128i last_control = _mm_set1_epi8(0x1F);
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v); /* v <= 0x1F */
-    __m128i stop =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
-    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
-    if (ascii_only) mask |= (unsigned)_mm_movemask_epi8(v); /* high bit: bytes >= 0x80 */
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (; i + 32 <= n; i += 32) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16));
+    __m128i sa = _mm_or_si128(_mm_cmplt_epi8(a, space),
+                              _mm_or_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(a, backslash)));
+    __m128i sb = _mm_or_si128(_mm_cmplt_epi8(b, space),
+                              _mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)));
+    unsigned mask = (unsigned)_mm_movemask_epi8(sa) | (unsigned)_mm_movemask_epi8(sb) << 16;
     if (mask) return i + (size_t)__builtin_ctz(mask);
   }
 #endif
   for (; i < n; i++) {
     unsigned char c = p[i];
-    if (c < 0x20 || c == '"' || c == '\\' || (ascii_only && c >= 0x80)) break;
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
   }
   return i;
 }

@@ -144,7 +144,7 @@ static int read_escape(struct json_dec *d, luaL_Buffer *b) {
 /* Advances over a run that a Lua string holds as it is: plain ASCII and well-formed UTF-8. */
 static void skip_plain(struct json_dec *d) {
   for (;;) {
-    d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p), 1);
+    d->p += srm_json_plain_prefix(d->p, (size_t)(d->end - d->p));
     if (d->p >= d->end || *d->p < 0x80) return;
     size_t bad = 0, seq = srm_utf8_seq(d->p, d->end, &bad);
     if (!seq) return;
@@ -278,13 +278,17 @@ static int read_literal(struct json_dec *d, const char *word, size_t len) {
 
 static int read_value(struct json_dec *d);
 
-/* Opens a container at d->p: checks the depth, pushes a new table. */
+/* Opens a container at d->p: checks the depth, pushes a new table. A non-empty one starts with
+** room for a few members (one array element, four object members): most JSON containers are
+** that small, and growing a Lua table one member at a time rehashes it at 1, 2 and 4. */
 static int enter(struct json_dec *d) {
   if (++d->depth > d->max_depth) return fail(d, "nesting deeper than the limit");
   luaL_checkstack(d->L, 4, "srm.json.decode: nesting too deep");
+  int object = *d->p == '{';
   d->p++; /* the bracket */
   skip_space(d);
-  lua_newtable(d->L);
+  int empty = d->p < d->end && *d->p == (object ? '}' : ']');
+  lua_createtable(d->L, empty || object ? 0 : 1, empty || !object ? 0 : 4);
   return 0;
 }
 
