@@ -582,6 +582,23 @@ static int enc_run(struct json_enc *e, int idx) {
   return rc;
 }
 
+char *srm_json_encode_malloc(lua_State *L, int idx, size_t *len, char *err, size_t errlen) {
+  struct json_enc e;
+  idx = lua_absindex(L, idx);
+  enc_init(&e, L, err, errlen);
+  if (enc_run(&e, idx)) return NULL;
+  char *out = malloc(e.n + 1);
+  if (out) {
+    memcpy(out, e.s->out, e.n);
+    out[e.n] = '\0';
+    *len = e.n;
+  } else {
+    snprintf(err, errlen, "out of memory");
+  }
+  trim_scratch(L, e.s);
+  return out;
+}
+
 int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size_t errlen) {
   struct json_enc e;
   idx = lua_absindex(L, idx);

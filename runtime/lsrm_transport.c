@@ -695,7 +695,8 @@ static int transport_configure(lua_State *L) {
 
 /*
 ** transport.post(requests, sticky) -> results
-** requests: array of {path = "/chat/completions", body = json, timeout = s (per attempt),
+** requests: array of {path = "/chat/completions", body = JSON text or a table to encode,
+**   timeout = s (per attempt),
 **   retries = n, deadline = s (whole call, default timeout * (retries + 1) + 60), decode = bool
 **   (a success's body comes back decoded as doc when it is a JSON object; its text too only
 **   with keep_body = true)}
@@ -704,6 +705,16 @@ static int transport_configure(lua_State *L) {
 ** {body=, doc=, status=, endpoint=, attempts=, latency_ms=} or {error=, code=, status=, attempts=}.
 ** Raises when called outside a task, with no endpoint configured, or on bad arguments.
 */
+/* Frees the first n requests built so far, and the batch, when transport.post gives up. */
+static void free_built(struct request *reqs, int n, struct batch *b) {
+  for (int k = 0; k < n; k++) {
+    free(reqs[k].path);
+    free(reqs[k].body);
+  }
+  free(reqs);
+  free(b);
+}
+
 static int transport_post(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer sticky = luaL_optinteger(L, 2, 0);
@@ -742,7 +753,13 @@ static int transport_post(lua_State *L) {
     lua_getfield(L, -2, "body");
     size_t plen = 0, blen = 0;
     const char *path = lua_tolstring(L, -2, &plen);
-    const char *body = lua_tolstring(L, -1, &blen);
+    char *owned = NULL; /* a body given as a table, encoded here */
+    char err[640];
+    if (lua_istable(L, -1) && !(owned = srm_json_encode_malloc(L, -1, &blen, err, sizeof err))) {
+      free_built(reqs, i, b);
+      return luaL_error(L, "srm.json.encode: %s", err);
+    }
+    const char *body = owned ? owned : lua_tolstring(L, -1, &blen);
     double timeout = opt_number(L, -3, "timeout", 120);
     int retries = (int)opt_number(L, -3, "retries", 3);
     if (retries < 0) retries = 0;
@@ -753,31 +770,22 @@ static int transport_post(lua_State *L) {
     r->keep_body = lua_toboolean(L, -1);
     lua_pop(L, 2);
     if (!path || !body || blen > tp->max_request) {
-      for (int k = 0; k < i; k++) {
-        free(reqs[k].path);
-        free(reqs[k].body);
-      }
-      free(reqs);
-      free(b);
+      free(owned);
+      free_built(reqs, i, b);
       if (blen > tp->max_request)
         return luaL_error(L, "srm.llm: request of %d bytes exceeds the %d-byte limit", (int)blen,
                           (int)tp->max_request);
-      return luaL_error(L, "srm.llm: each request needs a path and a body string");
+      return luaL_error(L, "srm.llm: each request needs a path and a body (a string or table)");
     }
     r->path = strdup(path);
-    r->body = malloc(blen + 1);
+    r->body = owned ? owned : malloc(blen + 1);
     if (!r->path || !r->body) {
       free(r->path);
       free(r->body);
-      for (int k = 0; k < i; k++) {
-        free(reqs[k].path);
-        free(reqs[k].body);
-      }
-      free(reqs);
-      free(b);
+      free_built(reqs, i, b);
       return luaL_error(L, "srm.llm: out of memory");
     }
-    memcpy(r->body, body, blen + 1);
+    if (!owned) memcpy(r->body, body, blen + 1);
     r->body_len = blen;
     r->attempt_timeout = timeout > 0 ? timeout : 120;
     r->deadline = now + (total > 0 ? total : r->attempt_timeout); /* bounded total per call */

@@ -18,6 +18,11 @@
 ** (growing b, or creating the per-state scratch buffer on first use). */
 int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size_t errlen);
 
+/* The same encoding into a malloc'd, NUL-terminated buffer (the caller frees it), its length in
+** *len: for C that keeps the text (a request body) and has no use for a Lua string of it.
+** Returns NULL with the message in err when the value cannot be encoded or memory runs out. */
+char *srm_json_encode_malloc(lua_State *L, int idx, size_t *len, char *err, size_t errlen);
+
 /* Length of the well-formed UTF-8 sequence at p (2-4), or 0 with *bad set to the length of its
 ** maximal ill-formed prefix (>= 1), which becomes one U+FFFD (the Unicode recommended practice). */
 static inline size_t srm_utf8_seq(const unsigned char *p, const unsigned char *end, size_t *bad) {

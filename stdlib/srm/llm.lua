@@ -226,7 +226,10 @@ local function send(bodies, timeouts, retries)
   local co = coroutine.running()
   local rec = records[co]
   local sticky = rec and rec.sticky or 0
-  local results, pending, encoded = {}, {}, {}
+  -- payload[i]: what goes on the wire. With a cache the JSON text (encoded once: the same bytes
+  -- give the cache / single-flight key); without, the body table itself, which the transport
+  -- encodes straight into its request buffer (no Lua copy of an often multi-KB text).
+  local results, pending, payload = {}, {}, {}
   local c, keys, follow, own -- with a cache: key per body, followed slots, keys this record holds
   if rec and rec.canned then
     for i = 1, #bodies do results[i] = canned_reply(rec) end
@@ -240,14 +243,14 @@ local function send(bodies, timeouts, retries)
       if config.chat_template_kwargs and not dropped_template_kwargs then
         body.chat_template_kwargs = config.chat_template_kwargs
       end
-      -- Encoded once: the same bytes give the cache / single-flight key and go on the wire.
-      encoded[i] = json.encode(body)
       -- Without a cache every request goes out, identical ones included (with temperature > 0
       -- they are independent samples), so no key is needed.
       if not c then
+        payload[i] = body
         pending[#pending + 1] = i
       else
-        local key = core.sha256(encoded[i])
+        payload[i] = json.encode(body)
+        local key = core.sha256(payload[i])
         keys[i] = key
         local hit = c:get(key)
         if hit then
@@ -271,7 +274,7 @@ local function send(bodies, timeouts, retries)
     local reqs = {}
     for j, i in ipairs(pending) do
       -- decode: the reply comes back as a table (doc); its text only when the cache keeps it.
-      reqs[j] = { path = config.path, body = encoded[i], timeout = timeouts[i],
+      reqs[j] = { path = config.path, body = payload[i], timeout = timeouts[i],
         retries = round == 1 and retries[i] or 0, decode = true, keep_body = c ~= nil }
     end
     local ok, out = pcall(transport.post, reqs, sticky)
@@ -290,7 +293,7 @@ local function send(bodies, timeouts, retries)
       if round == 1 and names_template_kwargs(r) and bodies[i].chat_template_kwargs then
         dropped_template_kwargs = true
         bodies[i].chat_template_kwargs = nil
-        encoded[i] = json.encode(bodies[i])
+        if c then payload[i] = json.encode(bodies[i]) end
         again[#again + 1] = i
       elseif round == 1 and not r.error and not r.doc then
         again[#again + 1] = i

@@ -80,6 +80,28 @@ clean_case("the request carries exactly the given fields", function()
   T.eq(body.chat_template_kwargs, nil, "not sent unless configured")
 end)
 
+clean_case("chat_template_kwargs: sent when configured, dropped after a 400 that names it", function()
+  local kwargs = { enable_thinking = false }
+  configure { chat_template_kwargs = kwargs }
+  local function sent()
+    local r = assert(llm.chat { messages = user("[[mock:echo=body]] " .. core.now()) })
+    return require("srm.json").decode(r.content).chat_template_kwargs
+  end
+  T.eq(sent(), kwargs, "sent while configured")
+  local before = transport.stats().attempts
+  local r, _, code = llm.chat { messages = user("[[mock:status=400]] " .. core.now()) }
+  T.eq(code, "HTTP_4XX", "a 400 that does not name the field fails as usual")
+  T.eq(r, nil)
+  T.eq(transport.stats().attempts - before, 1, "and is not re-sent")
+  T.eq(sent(), kwargs, "still sent")
+  before = transport.stats().attempts
+  r = assert(llm.chat { messages = user("[[mock:reject=chat_template_kwargs]] " .. core.now()) })
+  T.eq(r.content, '{"score": 4, "reason": "ok"}', "re-sent without the field, and answered")
+  T.eq(transport.stats().attempts - before, 2, "the refused attempt and the re-send")
+  T.eq(sent(), nil, "not sent again in this run")
+  configure()
+end)
+
 clean_case("5xx is retried until it succeeds", function()
   local before = transport.stats().retries
   local r = assert(llm.chat { messages = user("x [[mock:fail_first=2]] " .. core.now()) })

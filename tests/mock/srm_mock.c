@@ -68,6 +68,7 @@ struct plan {
   long retry_after, latency_ms, stall_ms, fail_first;
   size_t pad_to;
   struct span reply, reasoning, finish;
+  struct span reject; /* a top-level request field answered with a 400 that names it */
   struct tool_call tools[MAX_TOOL_CALLS];
 };
 
@@ -262,6 +263,20 @@ static const char *parse_chat(struct req *r) {
   return NULL;
 }
 
+/* Whether the (already validated) body has the top-level member `name`. */
+static int has_member(const struct req *r, struct span name) {
+  struct jp j = {r->body, r->body + r->len};
+  struct span key;
+  int first = 1;
+  jws(&j);
+  j.p++; /* '{' */
+  while (jmember(&j, &key, &first) == 1) {
+    if (key.n == name.n && memcmp(key.p, name.p, name.n) == 0) return 1;
+    if (jvalue(&j, 1)) return 0;
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- directives */
 
 static int parse_long(struct span v, long lo, long hi, long *out) {
@@ -321,6 +336,8 @@ static int apply_directive(struct plan *pl, struct span key, struct span val, in
     pl->faulted = 1;
   } else if (span_eq(key, "oversized") && has_val && !parse_long(val, 0, MAX_PAD, &n)) {
     pl->pad_to = (size_t)n;
+  } else if (span_eq(key, "reject") && has_val && val.n) {
+    pl->reject = val;
   } else if (span_eq(key, "fail_first") && has_val && !parse_long(val, 0, 1000000, &n)) {
     pl->fail_first = n;
     pl->faulted = 1;
@@ -782,6 +799,11 @@ static enum MHD_Result handle_chat(struct MHD_Connection *c, struct req *r) {
   struct plan *pl = &r->plan;
   pl->retry_after = pl->stall_ms = pl->latency_ms = -1;
   if (parse_directives(r, err, sizeof err)) return reply_error(c, 400, err, -1, 1);
+  if (pl->reject.n && has_member(r, pl->reject)) { /* as servers refuse unknown parameters */
+    snprintf(err, sizeof err, "mock: unsupported parameter '%.*s'", (int)pl->reject.n,
+             pl->reject.p);
+    return reply_error(c, 400, err, -1, 1);
+  }
   decide(r);
   long delay = pl->latency_ms >= 0 ? pl->latency_ms : opt.latency_ms;
   if (pl->action == ACT_STALL) {
