@@ -3,8 +3,10 @@
 ** going. This module owns what must be done in C: endpoints with sticky choice, failover and a
 ** circuit breaker, the global and per-endpoint in-flight caps (halved on 429, recovering on
 ** success), optional request and token rate buckets, retries with full-jitter exponential
-** backoff and Retry-After, per-call deadlines, and request/response size caps. Request shaping,
-** reply parsing and the cache live in stdlib/srm/llm.lua. Skills never see this module. */
+** backoff and Retry-After, per-call deadlines, and request/response size caps; on request it also
+** encodes a body table and decodes the reply from curl's buffer, so neither text becomes a Lua
+** string. Request shaping, reading the reply and the cache live in stdlib/srm/llm.lua. Skills
+** never see this module. */
 #include "srm_json.h"
 #include "srm_modules.h"
 #include "srm_sched.h"
