@@ -10,6 +10,7 @@
 #include <float.h>
 #include <lauxlib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,39 @@ static size_t fmt_integer(char *buf, lua_Integer v) {
   return sizeof tmp - i;
 }
 
+/* Scores, latencies and probabilities are mostly short decimals (0.75, 21.3). When d reads back
+** from m / 10^k with k <= 6 decimals and m under 10^15, that text is the one %.15g would give
+** (d is within half an ulp of m / 10^k, far less than %.15g's rounding step, and the smallest k
+** leaves no trailing zero), without snprintf and strtod (~3,500 instructions). Only for
+** 1e-4 <= |d| < 1e15, where %g prints no exponent. Returns the length, or 0 to take the slow
+** path. */
+static size_t fmt_short_decimal(char *buf, double d) {
+  double a = fabs(d);
+  if (!(a >= 1e-4 && a < 1e15)) return 0;
+  double scale = 1;
+  for (int k = 1; k <= 6; k++) {
+    scale *= 10;
+    double scaled = a * scale;
+    if (scaled >= 1e15) return 0;
+    double m = nearbyint(scaled);
+    if (m / scale != a) continue;
+    uint64_t digits = (uint64_t)m, frac_div = 1;
+    for (int i = 0; i < k; i++)
+      frac_div *= 10;
+    uint64_t whole = digits / frac_div, frac = digits % frac_div;
+    size_t len = 0;
+    if (d < 0) buf[len++] = '-';
+    len += fmt_integer(buf + len, (lua_Integer)whole);
+    buf[len++] = '.';
+    for (int i = k - 1; i >= 0; i--) {
+      buf[len + (size_t)i] = (char)('0' + frac % 10);
+      frac /= 10;
+    }
+    return len + (size_t)k;
+  }
+  return 0;
+}
+
 /* Text of a finite double into buf (>= 32 bytes); returns its length. Integral values within
 ** 2^53 print as "1.0" (like Python); others use the shortest of %.15g/%.16g/%.17g that reads
 ** back to the same double (starting lower for subnormals, whose precision is smaller). The text
@@ -155,6 +189,7 @@ static size_t fmt_double(char *buf, double d) {
     memcpy(buf + len, ".0", 2);
     return len + 2;
   }
+  if ((len = fmt_short_decimal(buf, d)) > 0) return len;
   for (int prec = fabs(d) < DBL_MIN ? 1 : 15;; prec++) {
     len = (size_t)snprintf(buf, 32, "%.*g", prec, d);
     if (prec >= 17 || strtod(buf, NULL) == d) break;

@@ -91,6 +91,42 @@ T.case("floats use the shortest text that round-trips", function()
   T.eq(json.encode(json.decode("-0.0")), "-0.0")
 end)
 
+T.case("short decimals (the fast path) print exactly as the shortest round-trip search", function()
+  -- The definition, in Lua: the shortest of %.15g, %.16g, %.17g that reads back, ".0" added
+  -- when the text has neither a point nor an exponent.
+  local function reference(d)
+    local s
+    for prec = 15, 17 do
+      s = string.format("%." .. prec .. "g", d)
+      if tonumber(s) == d then break end
+    end
+    if not s:find("[.e]") then s = s .. ".0" end
+    return s
+  end
+  math.randomseed(7)
+  local checked = 0
+  local function check(d)
+    if d ~= math.floor(d) then
+      T.eq(json.encode(d), reference(d), string.format("%.17g", d))
+      checked = checked + 1
+    end
+  end
+  for _, d in ipairs { 0.0001, 0.00012, 0.5, 0.75, 21.3, -21.3, 1.25, 99.99, 123456.789,
+    99999999999999.9, 999999999999999.9, 0.1 + 0.2, 1 / 3, 1e-4 * 1.5, 9.5e-5, 0.000999999 } do
+    check(d)
+  end
+  for _ = 1, 20000 do
+    local places = math.random(1, 7)
+    local digits = math.random(1, 15)
+    local m = math.random(0, 10 ^ math.min(digits, 9) - 1) * 10 ^ math.max(0, digits - 9)
+    local d = m / 10 ^ places
+    if math.random() < 0.5 then d = -d end
+    check(d)
+    check(math.random() * 10 ^ math.random(-6, 16))
+  end
+  T.truthy(checked > 30000, "values checked")
+end)
+
 T.case("object keys are sorted bytewise, whatever the insertion order", function()
   local keys = {"b", "a", "B", "aa", "a\0b", "", "\xc3\xa9", "z", "10", "9", "_"}
   local t1, t2 = {}, {}
