@@ -133,68 +133,74 @@ end
 -------------------------------------------------------------------------------------------
 -- env
 
+-- The methods every env shares (one table per record instead of three closures per record).
+local Env = {}
+Env.__index = Env
+
+-- env:prefetch(children): an aggregate will evaluate all these children, so evidence that
+-- calls a model can send its requests together (one round trip instead of one per item).
+function Env.prefetch(self, children)
+  if not self.fetch then return end
+  local names = {}
+  for _, c in ipairs(children) do
+    if type(c) == "string" and self.results[c] == nil then names[#names + 1] = c end
+  end
+  if #names > 1 then self.fetch(names) end
+end
+
+function Env.evidence(self, name)
+  local r = self.results[name]
+  if r == nil then
+    r = self.lookup(name)
+    if type(r) ~= "table" then
+      error("policy: evidence '" .. tostring(name) .. "' gave " .. type(r)
+        .. ", expected a result table", 2)
+    end
+    self.results[name] = r
+    self.order[#self.order + 1] = name
+  end
+  return r
+end
+
+function Env.eval(self, child)
+  if type(child) == "string" then
+    local r = self:evidence(child)
+    local status = r.status or "ok"
+    local score = r.score
+    local reason = r.reason
+    if status == "ok" and (type(score) ~= "number" or score ~= score) then
+      status = "skill_error"
+      reason = "evidence '" .. child .. "' has status ok but score " .. tostring(score)
+      score = nil
+    end
+    local ok = status == "ok"
+    if reason == nil then
+      reason = ok and (child .. " scored " .. fmt(score)) or (child .. " " .. status)
+    end
+    return {
+      score = ok and score or nil, status = status, reason = tostring(reason), decided = ok,
+      excluded = ok and {} or {child}, verdict = r.verdict,
+    }
+  end
+  local o = child:eval(self)
+  if type(o) ~= "table" then
+    error("policy: " .. tostring(child.kind) .. " gave " .. type(o) .. ", expected an outcome", 2)
+  end
+  return o
+end
+
 --[[
-policy.env(lookup) -> env
+policy.env(lookup [, prefetch]) -> env
 lookup(name) runs evidence `name` and returns its result table. env:evidence(name) calls it at
 most once per name (env.order lists names in order of first evaluation); env:eval(child)
-evaluates a policy node or an evidence name and returns an outcome.
+evaluates a policy node or an evidence name and returns an outcome; env:prefetch(children)
+hands prefetch the names of the children not evaluated yet, when there are two or more.
 ]]
 function policy.env(lookup, prefetch)
   if type(lookup) ~= "function" then -- per record: a plain check, not options.check_type
     error("policy.env: argument #1 must be a function, got " .. type(lookup), 2)
   end
-  local results = {}
-  local env = {order = {}}
-  -- env:prefetch(children): an aggregate will evaluate all these children, so evidence that
-  -- calls a model can send its requests together (one round trip instead of one per item).
-  function env.prefetch(_, children)
-    if not prefetch then return end
-    local names = {}
-    for _, c in ipairs(children) do
-      if type(c) == "string" and results[c] == nil then names[#names + 1] = c end
-    end
-    if #names > 1 then prefetch(names) end
-  end
-  function env.evidence(self, name)
-    local r = results[name]
-    if r == nil then
-      r = lookup(name)
-      if type(r) ~= "table" then
-        error("policy: evidence '" .. tostring(name) .. "' gave " .. type(r)
-          .. ", expected a result table", 2)
-      end
-      results[name] = r
-      self.order[#self.order + 1] = name
-    end
-    return r
-  end
-  function env.eval(self, child)
-    if type(child) == "string" then
-      local r = self:evidence(child)
-      local status = r.status or "ok"
-      local score = r.score
-      local reason = r.reason
-      if status == "ok" and (type(score) ~= "number" or score ~= score) then
-        status = "skill_error"
-        reason = "evidence '" .. child .. "' has status ok but score " .. tostring(score)
-        score = nil
-      end
-      local ok = status == "ok"
-      if reason == nil then
-        reason = ok and (child .. " scored " .. fmt(score)) or (child .. " " .. status)
-      end
-      return {
-        score = ok and score or nil, status = status, reason = tostring(reason), decided = ok,
-        excluded = ok and {} or {child}, verdict = r.verdict,
-      }
-    end
-    local o = child:eval(self)
-    if type(o) ~= "table" then
-      error("policy: " .. tostring(child.kind) .. " gave " .. type(o) .. ", expected an outcome", 2)
-    end
-    return o
-  end
-  return env
+  return setmetatable({ order = {}, results = {}, lookup = lookup, fetch = prefetch }, Env)
 end
 
 --[[
