@@ -7,6 +7,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <stddef.h>
+
+#include "srm_utf8.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -22,40 +24,6 @@ int srm_json_encode_value(lua_State *L, int idx, luaL_Buffer *b, char *err, size
 ** *len: for C that keeps the text (a request body) and has no use for a Lua string of it.
 ** Returns NULL with the message in err when the value cannot be encoded or memory runs out. */
 char *srm_json_encode_malloc(lua_State *L, int idx, size_t *len, char *err, size_t errlen);
-
-/* Length of the well-formed UTF-8 sequence at p (2-4), or 0 with *bad set to the length of its
-** maximal ill-formed prefix (>= 1), which becomes one U+FFFD (the Unicode recommended practice). */
-static inline size_t srm_utf8_seq(const unsigned char *p, const unsigned char *end, size_t *bad) {
-  unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-  size_t need;
-  if (c >= 0xC2 && c <= 0xDF)
-    need = 1;
-  else if (c == 0xE0)
-    need = 2, lo = 0xA0;
-  else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-    need = 2;
-  else if (c == 0xED)
-    need = 2, hi = 0x9F;
-  else if (c == 0xF0)
-    need = 3, lo = 0x90;
-  else if (c >= 0xF1 && c <= 0xF3)
-    need = 3;
-  else if (c == 0xF4)
-    need = 3, hi = 0x8F;
-  else {
-    *bad = 1;
-    return 0;
-  }
-  for (size_t i = 1; i <= need; i++) {
-    if (p + i >= end || p[i] < lo || p[i] > hi) {
-      *bad = i;
-      return 0;
-    }
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return need + 1;
-}
 
 /* Length of the prefix of p[0..n) that a JSON string holds as it is and that is ASCII: no '"',
 ** '\\', control character or byte >= 0x80 (the callers check UTF-8 sequences themselves).

@@ -5,6 +5,8 @@
 ** outgrows the cap is then read through to its newline without being kept. */
 #include "srm_jsonl.h"
 
+#include "srm_utf8.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,39 +62,14 @@ static size_t utf8_check(const unsigned char *s, size_t n) {
       i += 8;
     }
     if (i >= n) break;
-    unsigned c = s[i];
-    if (c < 0x80) {
+    if (s[i] < 0x80) {
       i++;
       continue;
     }
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      need = 1;
-    } else if (c == 0xE0) {
-      need = 2;
-      lo = 0xA0;
-    } else if (c == 0xED) {
-      need = 2;
-      hi = 0x9F;
-    } else if (c >= 0xE1 && c <= 0xEF) {
-      need = 2;
-    } else if (c == 0xF0) {
-      need = 3;
-      lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      need = 3;
-    } else if (c == 0xF4) {
-      need = 3;
-      hi = 0x8F;
-    } else {
-      return i; /* 80..C1 (continuation or overlong lead), F5..FF */
-    }
-    if (n - i <= need) return i;
-    if (s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (size_t k = 2; k <= need; k++)
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-    i += need + 1;
+    size_t bad;
+    size_t seq = srm_utf8_seq(s + i, s + n, &bad);
+    if (!seq) return i;
+    i += seq;
   }
   return n;
 }
