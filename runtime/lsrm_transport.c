@@ -695,6 +695,16 @@ static int transport_configure(lua_State *L) {
   return 1;
 }
 
+/* Frees the first n requests built so far, and the batch, when transport.post gives up. */
+static void free_built(struct request *reqs, int n, struct batch *b) {
+  for (int k = 0; k < n; k++) {
+    free(reqs[k].path);
+    free(reqs[k].body);
+  }
+  free(reqs);
+  free(b);
+}
+
 /*
 ** transport.post(requests, sticky) -> results
 ** requests: array of {path = "/chat/completions", body = JSON text or a table to encode,
@@ -707,16 +717,6 @@ static int transport_configure(lua_State *L) {
 ** {body=, doc=, status=, endpoint=, attempts=, latency_ms=} or {error=, code=, status=, attempts=}.
 ** Raises when called outside a task, with no endpoint configured, or on bad arguments.
 */
-/* Frees the first n requests built so far, and the batch, when transport.post gives up. */
-static void free_built(struct request *reqs, int n, struct batch *b) {
-  for (int k = 0; k < n; k++) {
-    free(reqs[k].path);
-    free(reqs[k].body);
-  }
-  free(reqs);
-  free(b);
-}
-
 static int transport_post(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer sticky = luaL_optinteger(L, 2, 0);

@@ -102,6 +102,14 @@ clean_case("chat_template_kwargs: sent when configured, dropped after a 400 that
   configure()
 end)
 
+clean_case("a request that JSON cannot hold raises, naming where, and sends nothing", function()
+  local before = transport.stats().attempts
+  local ok, err = pcall(llm.chat, { messages = { { role = "user", content = print } } })
+  T.eq(ok, false)
+  T.truthy(tostring(err):find("cannot encode a function at $.messages[1].content", 1, true), err)
+  T.eq(transport.stats().attempts, before, "no attempt")
+end)
+
 clean_case("5xx is retried until it succeeds", function()
   local before = transport.stats().retries
   local r = assert(llm.chat { messages = user("x [[mock:fail_first=2]] " .. core.now()) })
